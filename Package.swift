@@ -1,0 +1,95 @@
+// swift-tools-version: 6.1
+//
+// Villa is one package that holds two worlds. Built plainly (`swift build`,
+// `swift test`) it produces the host side: the `villa` command-line tool,
+// the shared pure-Swift modules and their tests. Built with the `Kernel`
+// trait for the bare-metal triple it produces the kernel ELF instead:
+//
+//   swift build --triple x86_64-unknown-none-elf --traits Kernel \
+//       --product villa-kernel -c release
+//
+// tools/build-kernel.sh wraps that command.
+
+import PackageDescription
+
+/// Settings that turn a Swift target into Embedded Swift for bare metal.
+let kernelSwift: [SwiftSetting] = [
+  .enableExperimentalFeature("Embedded", .when(traits: ["Kernel"])),
+  .unsafeFlags([
+    "-wmo", "-parse-as-library", "-Osize",
+    "-Xcc", "-mno-red-zone", "-Xcc", "-ffreestanding",
+    "-Xcc", "-fPIE",
+    "-Xfrontend", "-disable-stack-protector",
+    "-Xfrontend", "-function-sections",
+  ], .when(traits: ["Kernel"])),
+]
+
+/// Shared modules compile for both worlds: plain Swift on the host,
+/// Embedded Swift inside the kernel.
+func shared(_ name: String, dependencies: [Target.Dependency] = [])
+  -> Target
+{
+  .target(name: name, dependencies: dependencies, swiftSettings: kernelSwift)
+}
+
+let package = Package(
+  name: "Villa",
+  products: [
+    .executable(name: "villa", targets: ["villa"]),
+    .executable(name: "villa-kernel", targets: ["Kernel"]),
+  ],
+  traits: [
+    .trait(
+      name: "Kernel",
+      description: "Build the kernel for x86_64-unknown-none-elf."),
+  ],
+  targets: [
+    // Shared, pure Swift: compiled into the kernel and tested on the host.
+    shared("LinuxABI"),
+    shared("ELFFormat", dependencies: ["LinuxABI"]),
+    shared("HostLink"),
+
+    // The machine layer: boot and entry assembly, the linker script, and a
+    // C header of inline-assembly helpers (port I/O, MSRs, control
+    // registers) that Swift imports.
+    .target(
+      name: "Arch",
+      path: "arch/x86_64",
+      exclude: ["kernel.ld"],
+      cSettings: [
+        .unsafeFlags([
+          "-ffreestanding", "-fno-builtin", "-mno-red-zone",
+          "-fno-stack-protector", "-fPIE", "-nostdlibinc",
+        ], .when(traits: ["Kernel"])),
+      ]),
+
+    // The kernel itself: Embedded Swift, linked into an ELF that QEMU boots.
+    .executableTarget(
+      name: "Kernel",
+      dependencies: [
+        "LinuxABI", "ELFFormat", "HostLink",
+        .target(name: "Arch", condition: .when(traits: ["Kernel"])),
+      ],
+      swiftSettings: kernelSwift + [.swiftLanguageMode(.v5)],
+      linkerSettings: [
+        .unsafeFlags([
+          "-use-ld=lld", "-Xclang-linker", "-nostdlib",
+          "-Xclang-linker", "-static",
+          "-Xlinker", "-T", "-Xlinker", "arch/x86_64/kernel.ld",
+          "-Xlinker", "--gc-sections", "-Xlinker", "-z",
+          "-Xlinker", "max-page-size=4096",
+        ], .when(traits: ["Kernel"])),
+        .linkedLibrary("swiftUnicodeDataTables", .when(traits: ["Kernel"])),
+      ]),
+
+    // Host side.
+    .target(
+      name: "VillaHost",
+      dependencies: ["LinuxABI", "ELFFormat", "HostLink"]),
+    .executableTarget(name: "villa", dependencies: ["VillaHost"]),
+
+    .testTarget(
+      name: "VillaTests",
+      dependencies: ["LinuxABI", "ELFFormat", "HostLink", "VillaHost"]),
+  ]
+)

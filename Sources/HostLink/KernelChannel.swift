@@ -1,0 +1,84 @@
+// The kernel channel: what the kernel tells the host, one line at a time.
+//
+// The program's stdout and stderr travel on serial ports of their own and
+// are never parsed. The third port carries the kernel's log and a few
+// records for the host, each a line that starts with '@'. Every other line
+// is a log line, shown to the user with `villa run --kernel-log`.
+//
+//   @exit N        the program exited with status N (0...255)
+//   @signal N      the program was killed by signal N
+//   @panic TEXT    the kernel panicked; the report precedes this line
+//   @frame ADDR    one kernel return address of a panic backtrace (hex),
+//                  which the host symbolizes from the kernel ELF
+
+/// One line of the kernel channel, parsed.
+public enum KernelChannelRecord: Equatable, Sendable {
+  case exit(Int32)
+  case signal(Int32)
+  case panic(String)
+  case frame(UInt64)
+  case log(String)
+
+  /// Parses one line (without its newline). Malformed records are kept as
+  /// log lines, so nothing the kernel said is lost.
+  public init(line: String) {
+    guard line.hasPrefix("@") else {
+      self = .log(line)
+      return
+    }
+    let parts = line.dropFirst().split(
+      separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+    let word = parts.first.map(String.init) ?? ""
+    let rest = parts.count > 1 ? String(parts[1]) : ""
+    switch word {
+    case "exit":
+      if let code = Int32(rest), (0...255).contains(code) {
+        self = .exit(code)
+        return
+      }
+    case "signal":
+      if let signal = Int32(rest), (1...64).contains(signal) {
+        self = .signal(signal)
+        return
+      }
+    case "panic":
+      self = .panic(rest)
+      return
+    case "frame":
+      if let address = UInt64(rest, radix: 16) {
+        self = .frame(address)
+        return
+      }
+    default:
+      break
+    }
+    self = .log(line)
+  }
+
+  /// The line for this record, without its newline.
+  public var line: String {
+    switch self {
+    case .exit(let code): return "@exit \(code)"
+    case .signal(let signal): return "@signal \(signal)"
+    case .panic(let text): return "@panic \(text)"
+    case .frame(let address): return "@frame \(String(address, radix: 16))"
+    case .log(let text): return text
+    }
+  }
+}
+
+/// The I/O ports and exit codes both sides agree on.
+public enum MachineContract {
+  /// 16550 UART base ports: program stdout, program stderr, kernel channel.
+  public static let stdoutPort: UInt16 = 0x3F8
+  public static let stderrPort: UInt16 = 0x2F8
+  public static let kernelPort: UInt16 = 0x3E8
+  /// QEMU's isa-debug-exit device.
+  public static let debugExitPort: UInt16 = 0xF4
+  /// Values the kernel writes to the debug-exit port. QEMU exits with
+  /// (value << 1) | 1, so the host sees 1 and 3.
+  public static let debugExitNormal: UInt32 = 0
+  public static let debugExitPanic: UInt32 = 1
+  public static let qemuStatusNormal: Int32 = 1
+  public static let qemuStatusPanic: Int32 = 3
+}

@@ -1,0 +1,103 @@
+// The kernel's entry from the boot assembly, and the order in which Villa
+// brings itself up: output channels first (so everything after can report
+// trouble), then the CPU tables, memory, time, and finally the program.
+
+import Arch
+import HostLink
+import LinuxABI
+
+private let log = Logger("boot")
+
+@_cdecl("kernel_main")
+func kernelMain(_ startInfoPhysical: UInt64) -> Never {
+  SerialPort.programStdout.initialize()
+  SerialPort.programStderr.initialize()
+  SerialPort.kernelChannel.initialize()
+
+  guard let startInfo = StartInfo(physical: startInfoPhysical) else {
+    panic("no PVH start info: boot this kernel with qemu -kernel")
+  }
+  bringUpFrameAllocator(startInfo)
+  // The final GDT must be live before the kernel page tables drop the
+  // boot identity map, where the boot GDT lives.
+  Descriptors.initialize()
+  PerCPU.initialize()
+  bringUpPageTables(startInfo)
+  Clock.initialize()
+  Entropy.initialize()
+  LocalAPIC.initialize()
+  SyscallDispatcher.initialize()
+
+  guard let module = startInfo.module else {
+    panic("no boot bundle: start Villa programs with `villa run`")
+  }
+  let bundleBytes = UnsafeRawBufferPointer(
+    start: DirectMap.pointer(module.start), count: Int(module.length))
+  let bundle: BootBundleReader
+  do {
+    bundle = try BootBundleReader(bytes: bundleBytes)
+  } catch {
+    panic("unreadable boot bundle: \(error)")
+  }
+  let launch = ProgramLoader.readLaunch(bundle)
+  applyOptions(launch.options)
+
+  let process: Process
+  do {
+    process = try ProgramLoader.load(bundle: bundle, launch: launch)
+  } catch {
+    // The host checks programs before boot, so this is rare: report it
+    // as the program's failure to start (status 126, like a shell).
+    log.error(error.message)
+    KernelChannel.writeLine(KernelChannelRecord.exit(126).line)
+    MachineExit.programEnded()
+  }
+  let files = process.files
+  _ = files.install(BundledInput(bytes: launch.standardInput))
+  _ = files.install(SerialStream(port: .programStdout, inode: 4))
+  _ = files.install(SerialStream(port: .programStderr, inode: 5))
+  Process.install(process)
+  for thread in process.threads { Scheduler.add(thread) }
+  log.info("boot done in \(Clock.monotonicNanoseconds() / 1000) us; "
+    + "starting the program")
+  Scheduler.run()
+}
+
+private func bringUpFrameAllocator(_ startInfo: StartInfo) {
+  let kernelStart: UInt64 = 0x10_0000
+  let kernelEnd = DirectMap.physical(virtual: arch_kernel_end())
+  var reserved = startInfo.reservedMemory
+  reserved.append(MemoryRegion(start: kernelStart,
+                               length: kernelEnd - kernelStart))
+  reserved.append(startInfo.ownRange)
+  if let module = startInfo.module { reserved.append(module) }
+  FrameAllocator.initialize(usable: startInfo.usableMemory,
+                            reserved: reserved)
+  Heap.frameAllocatorReady = true
+}
+
+private func bringUpPageTables(_ startInfo: StartInfo) {
+  var top: UInt64 = 0
+  for region in startInfo.usableMemory { top = max(top, region.end) }
+  _ = PageTable.initializeKernel(physicalTop: top)
+}
+
+private func applyOptions(_ options: [[UInt8]]) {
+  for option in options {
+    let text = String(decoding: option, as: UTF8.self)
+    if text.hasPrefix("log="), let level = LogLevel(name: String(text.dropFirst(4))) {
+      Logger.threshold = level
+    } else {
+      log.warn("unknown kernel option '\(text)'")
+    }
+  }
+}
+
+/// SwiftPM links an executable through its `main`; the kernel's real entry
+/// is kernel_main, which boot.S calls, so this is never reached.
+@main
+struct KernelImage {
+  static func main() {
+    panic("KernelImage.main is not an entry point")
+  }
+}

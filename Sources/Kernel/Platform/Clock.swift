@@ -1,0 +1,136 @@
+// Time. The TSC is the clock: calibrated once at boot against the PIT
+// (channel 0 read back by polling, so no interrupt is involved), then
+// converted to nanoseconds with a 32.32 fixed-point multiplier. Wall time
+// is the CMOS RTC read at boot plus the monotonic time since.
+
+import Arch
+
+private let log = Logger("clock")
+
+enum Clock {
+  private(set) static var tscHz: UInt64 = 0
+  private static var bootTSC: UInt64 = 0
+  /// Nanoseconds per TSC tick, 32.32 fixed point.
+  private static var nanosecondsPerTick: UInt64 = 1 << 32
+  /// The wall-clock time at boot, in nanoseconds since the Unix epoch.
+  private(set) static var bootRealtime: UInt64 = 0
+
+  static func initialize() {
+    bootTSC = arch_rdtsc()
+    tscHz = measureTSC()
+    nanosecondsPerTick = (1_000_000_000 << 32) / tscHz
+    bootRealtime = readRTC() * 1_000_000_000
+    log.info("TSC \(tscHz / 1_000_000) MHz; realtime \(bootRealtime / 1_000_000_000)")
+  }
+
+  static func monotonicNanoseconds() -> UInt64 {
+    if tscHz == 0 { return 0 }
+    let ticks = arch_rdtsc() &- bootTSC
+    let product = ticks.multipliedFullWidth(by: nanosecondsPerTick)
+    return product.high << 32 | product.low >> 32
+  }
+
+  static func realtimeNanoseconds() -> UInt64 {
+    bootRealtime + monotonicNanoseconds()
+  }
+
+  /// "seconds.microseconds" since boot, for log lines.
+  static func uptimeText() -> String {
+    let microseconds = monotonicNanoseconds() / 1000
+    let fraction = String(microseconds % 1_000_000)
+    return "\(microseconds / 1_000_000)."
+      + String(repeating: "0", count: 6 - fraction.count) + fraction
+  }
+
+  // MARK: Calibration
+
+  private static let pitHz: UInt64 = 1_193_182
+
+  /// Counts TSC ticks across 10 ms of PIT time. The PIT runs as a rate
+  /// generator from 0xFFFF; its count is latched and read back until
+  /// enough ticks have passed, handling its wrap-around.
+  private static func measureTSC() -> UInt64 {
+    arch_outb(0x43, 0x34)          // channel 0, lo/hi byte, mode 2
+    arch_outb(0x40, 0xFF)
+    arch_outb(0x40, 0xFF)
+    let target = pitHz / 100
+    var previous = readPIT()
+    var elapsed: UInt64 = 0
+    var polls = 0
+    let start = arch_rdtsc()
+    while elapsed < target {
+      let now = readPIT()
+      elapsed += UInt64(previous &- now)
+      previous = now
+      polls += 1
+      if polls > 10_000_000 { break }
+    }
+    let ticks = arch_rdtsc() - start
+    if elapsed < target {
+      let fallback = cpuidTSCFrequency() ?? 1_000_000_000
+      log.warn("PIT not counting; assuming TSC \(fallback) Hz")
+      return fallback
+    }
+    return ticks * pitHz / elapsed
+  }
+
+  private static func readPIT() -> UInt16 {
+    arch_outb(0x43, 0x00)          // latch channel 0
+    let low = UInt16(arch_inb(0x40))
+    let high = UInt16(arch_inb(0x40))
+    return high << 8 | low
+  }
+
+  private static func cpuidTSCFrequency() -> UInt64? {
+    guard arch_cpuid(0, 0).eax >= 0x16 else { return nil }
+    let mhz = UInt64(arch_cpuid(0x16, 0).eax & 0xFFFF)
+    return mhz == 0 ? nil : mhz * 1_000_000
+  }
+
+  // MARK: The CMOS real-time clock
+
+  private static func cmos(_ register: UInt8) -> UInt8 {
+    arch_outb(0x70, register)
+    return arch_inb(0x71)
+  }
+
+  /// Seconds since the Unix epoch, from the RTC (which holds UTC on QEMU).
+  private static func readRTC() -> UInt64 {
+    // Wait out an update in progress so the fields agree with each other.
+    var spins = 0
+    while cmos(0x0A) & 0x80 != 0 && spins < 1_000_000 { spins += 1 }
+    var second = cmos(0x00), minute = cmos(0x02), hour = cmos(0x04)
+    var day = cmos(0x07), month = cmos(0x08), year = cmos(0x09)
+    var century = cmos(0x32)
+    let status = cmos(0x0B)
+    if status & 0x04 == 0 {
+      func binary(_ bcd: UInt8) -> UInt8 { (bcd >> 4) * 10 + (bcd & 0xF) }
+      second = binary(second); minute = binary(minute)
+      hour = binary(hour & 0x7F) | (hour & 0x80)
+      day = binary(day); month = binary(month); year = binary(year)
+      century = binary(century)
+    }
+    if status & 0x02 == 0 && hour & 0x80 != 0 {
+      hour = ((hour & 0x7F) + 12) % 24
+    }
+    let fullYear = Int(century >= 19 && century <= 21 ? century : 20) * 100
+      + Int(year)
+    let days = daysSinceEpoch(year: fullYear, month: Int(month),
+                              day: Int(day))
+    return UInt64(days) * 86400 + UInt64(hour) * 3600
+      + UInt64(minute) * 60 + UInt64(second)
+  }
+
+  /// Days from 1970-01-01 to a proleptic Gregorian date.
+  static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+    // Count years from March so the leap day falls at a year's end.
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let shiftedMonth = month > 2 ? month - 3 : month + 9
+    let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100
+      + dayOfYear
+    return era * 146097 + dayOfEra - 719468
+  }
+}

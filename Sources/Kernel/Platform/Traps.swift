@@ -1,0 +1,130 @@
+// Where interrupts and exceptions land (villa_trap, called from entry.S).
+//
+// A page fault first goes to the address space, which may resolve it by
+// backing the page (demand paging). What is left is either the program's
+// fault, which becomes a signal for it, or the kernel's, which is a panic
+// with a report. A fault inside the user-copy routines is neither: the
+// copy returns an error and the system call answers EFAULT.
+
+import Arch
+
+private let log = Logger("trap")
+
+enum ExceptionVector: UInt64 {
+  case divideError = 0, debug = 1, nmi = 2, breakpoint = 3, overflow = 4
+  case boundRange = 5, invalidOpcode = 6, deviceNotAvailable = 7
+  case doubleFault = 8, invalidTSS = 10, segmentNotPresent = 11
+  case stackSegment = 12, generalProtection = 13, pageFault = 14
+  case x87 = 16, alignmentCheck = 17, machineCheck = 18, simd = 19
+  case virtualization = 20, controlProtection = 21
+
+  var name: String {
+    switch self {
+    case .divideError: return "divide error"
+    case .debug: return "debug"
+    case .nmi: return "NMI"
+    case .breakpoint: return "breakpoint"
+    case .overflow: return "overflow"
+    case .boundRange: return "bound range exceeded"
+    case .invalidOpcode: return "invalid opcode"
+    case .deviceNotAvailable: return "device not available"
+    case .doubleFault: return "double fault"
+    case .invalidTSS: return "invalid TSS"
+    case .segmentNotPresent: return "segment not present"
+    case .stackSegment: return "stack-segment fault"
+    case .generalProtection: return "general protection fault"
+    case .pageFault: return "page fault"
+    case .x87: return "x87 floating-point error"
+    case .alignmentCheck: return "alignment check"
+    case .machineCheck: return "machine check"
+    case .simd: return "SIMD floating-point error"
+    case .virtualization: return "virtualization exception"
+    case .controlProtection: return "control protection"
+    }
+  }
+
+  /// The signal Linux sends a program for this exception.
+  var signal: Int32 {
+    switch self {
+    case .divideError, .x87, .simd: return Signal.fpe
+    case .debug, .breakpoint: return Signal.trap
+    case .invalidOpcode: return Signal.ill
+    case .alignmentCheck: return Signal.bus
+    default: return Signal.segv
+    }
+  }
+}
+
+@_cdecl("villa_trap")
+func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
+  let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+  let vector = frame.pointee.vector
+  if vector == UInt64(LocalAPIC.timerVector) {
+    LocalAPIC.endOfInterrupt()
+    Scheduler.timerFired()
+    return
+  }
+  if vector == UInt64(LocalAPIC.spuriousVector) { return }
+  if vector >= 32 {
+    log.warn("unexpected interrupt \(vector)")
+    LocalAPIC.endOfInterrupt()
+    return
+  }
+
+  if vector == ExceptionVector.pageFault.rawValue,
+    handlePageFault(frame)
+  {
+    return
+  }
+
+  let exception = ExceptionVector(rawValue: vector)
+  let name = exception?.name ?? "exception \(vector)"
+  if frame.pointee.fromUserMode {
+    let signal = exception?.signal ?? Signal.segv
+    log.info("program \(name) at \(hex(frame.pointee.rip))"
+      + (vector == 14 ? ", address \(hex(arch_read_cr2()))" : ""))
+    // TODO(signals): deliver to a handler when the program installed one.
+    Process.current.terminate(bySignal: signal)
+  }
+  panicReport("\(name) in the kernel (vector \(vector))", frame: frame)
+}
+
+/// Resolves a page fault by demand paging, or recovers a faulting user
+/// copy. Returns false when the fault is a real one.
+private func handlePageFault(_ frame: UnsafeMutablePointer<TrapFrame>)
+  -> Bool
+{
+  let address = arch_read_cr2()
+  let error = frame.pointee.errorCode
+  let access = PageFaultAccess(errorCode: error)
+  if address < AddressSpace.userLimit,
+    Process.currentOrNil?.addressSpace.handleFault(
+      at: address, access: access) == true
+  {
+    return true
+  }
+  let rip = frame.pointee.rip
+  if !frame.pointee.fromUserMode &&
+    rip >= arch_user_access_range_start() &&
+    rip < arch_user_access_range_end()
+  {
+    frame.pointee.rip = arch_user_access_fault_address()
+    return true
+  }
+  return false
+}
+
+/// What a page fault's error code says about the access.
+struct PageFaultAccess {
+  var write: Bool
+  var execute: Bool
+  var user: Bool
+  var present: Bool
+
+  init(errorCode: UInt64) {
+    present = errorCode & 1 != 0
+    write = errorCode & 2 != 0
+    user = errorCode & 4 != 0
+    execute = errorCode & 16 != 0
+  }
+}

@@ -1,0 +1,175 @@
+// Open files and the descriptor table. Until the VFS exists, the only
+// files are the standard streams: stdin serves the bytes the host put in
+// the boot bundle and then end-of-file; stdout and stderr are serial ports
+// to the host. Both report themselves as pipes (S_IFIFO), which is what
+// they are from the program's point of view: a byte stream to another
+// process, not a terminal.
+
+import LinuxABI
+
+/// An open file description. Subclasses override what they support; the
+/// defaults fail the way Linux fails for a file that cannot do it.
+class OpenFile {
+  var statusFlags: UInt32 = 0
+
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+    throw .EBADF
+  }
+
+  func write(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+    throw .EBADF
+  }
+
+  func seek(offset: Int64, whence: Int32) throws(Errno) -> Int64 {
+    throw .ESPIPE
+  }
+
+  func ioctl(request: UInt64, argument: UserAddress) throws(Errno) -> Int {
+    throw .ENOTTY
+  }
+
+  /// The fields of stat(2) this file can report.
+  func status() -> FileStatus {
+    var stat = FileStatus()
+    stat.mode = FileMode.fifo | 0o600
+    stat.blockSize = 4096
+    return stat
+  }
+}
+
+/// A write-only stream to a serial port (program stdout or stderr).
+final class SerialStream: OpenFile {
+  let port: SerialPort
+  let inode: UInt64
+
+  init(port: SerialPort, inode: UInt64) {
+    self.port = port
+    self.inode = inode
+    super.init()
+    statusFlags = OpenFlags.writeOnly
+  }
+
+  override func read(into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    throw .EBADF
+  }
+
+  override func write(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+    port.write(buffer)
+    return buffer.count
+  }
+
+  override func status() -> FileStatus {
+    var stat = super.status()
+    stat.inode = inode
+    return stat
+  }
+}
+
+/// Standard input: the bytes given at boot, then end-of-file.
+final class BundledInput: OpenFile {
+  private let bytes: [UInt8]
+  private var position = 0
+
+  init(bytes: [UInt8]) {
+    self.bytes = bytes
+    super.init()
+    statusFlags = OpenFlags.readOnly
+  }
+
+  override func read(into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    let count = min(buffer.count, bytes.count - position)
+    for i in 0..<count { buffer[i] = bytes[position + i] }
+    position += count
+    return count
+  }
+
+  override func status() -> FileStatus {
+    var stat = super.status()
+    stat.inode = 3
+    stat.size = Int64(bytes.count - position)
+    return stat
+  }
+}
+
+/// The descriptor table: small integers to open files.
+final class FileTable {
+  private var entries: [OpenFile?] = []
+  private var closeOnExec: [Bool] = []
+
+  func get(_ fd: Int32) throws(Errno) -> OpenFile {
+    guard fd >= 0, Int(fd) < entries.count, let file = entries[Int(fd)]
+    else { throw .EBADF }
+    return file
+  }
+
+  /// Installs at the lowest free descriptor at or above `minimum`.
+  func install(_ file: OpenFile, minimum: Int32 = 0) -> Int32 {
+    var fd = Int(minimum)
+    while fd < entries.count && entries[fd] != nil { fd += 1 }
+    while entries.count <= fd {
+      entries.append(nil)
+      closeOnExec.append(false)
+    }
+    entries[fd] = file
+    closeOnExec[fd] = false
+    return Int32(fd)
+  }
+
+  /// Installs at exactly `fd`, replacing what was there (dup2).
+  func place(_ file: OpenFile, at fd: Int32) {
+    while entries.count <= Int(fd) {
+      entries.append(nil)
+      closeOnExec.append(false)
+    }
+    entries[Int(fd)] = file
+    closeOnExec[Int(fd)] = false
+  }
+
+  func close(_ fd: Int32) throws(Errno) {
+    _ = try get(fd)
+    entries[Int(fd)] = nil
+    closeOnExec[Int(fd)] = false
+  }
+
+  func isCloseOnExec(_ fd: Int32) -> Bool {
+    fd >= 0 && Int(fd) < closeOnExec.count && closeOnExec[Int(fd)]
+  }
+
+  func setCloseOnExec(_ fd: Int32, _ value: Bool) {
+    if fd >= 0 && Int(fd) < closeOnExec.count { closeOnExec[Int(fd)] = value }
+  }
+}
+
+/// The open(2) access modes.
+enum OpenFlags {
+  static let readOnly: UInt32 = 0
+  static let writeOnly: UInt32 = 1
+  static let readWrite: UInt32 = 2
+}
+
+enum FileMode {
+  static let fifo: UInt32 = 0o010000
+  static let characterDevice: UInt32 = 0o020000
+  static let regular: UInt32 = 0o100000
+}
+
+/// struct stat as the kernel fills it; encoded by the syscall layer.
+struct FileStatus {
+  var device: UInt64 = 0x0E
+  var inode: UInt64 = 0
+  var links: UInt64 = 1
+  var mode: UInt32 = 0
+  var uid: UInt32 = 0
+  var gid: UInt32 = 0
+  var rdev: UInt64 = 0
+  var size: Int64 = 0
+  var blockSize: Int64 = 4096
+  var blocks: Int64 = 0
+  var accessTime: (Int64, Int64) = (0, 0)
+  var modifyTime: (Int64, Int64) = (0, 0)
+  var changeTime: (Int64, Int64) = (0, 0)
+}

@@ -1,0 +1,133 @@
+// Process and thread identity, exit, thread-local storage and resource
+// limits: exit(2), exit_group(2), getpid(2) and friends, arch_prctl(2),
+// set_tid_address(2), set_robust_list(2), sched_yield(2),
+// sched_getaffinity(2), prlimit64(2) and getrlimit(2).
+//
+// Villa runs one process, pid 1, as root (uid and gid 0), like a container's
+// init; the program is its own parent's child, with ppid 0.
+
+import Arch
+import LinuxABI
+
+private let log = Logger("process")
+
+enum ProcessSyscalls {
+  static func register() {
+    let d = SyscallDispatcher.self
+    d.register(.exit, .partial("ends the process: no other threads yet")) {
+      args throws(Errno) in
+      Process.current.exit(status: args.int(args.a0))
+    }
+    d.register(.exitGroup, .implemented) { args throws(Errno) in
+      Process.current.exit(status: args.int(args.a0))
+    }
+    d.register(.getpid, .implemented) { _ throws(Errno) in
+      Int(Process.current.pid)
+    }
+    d.register(.gettid, .implemented) { _ throws(Errno) in
+      Int(Scheduler.current?.tid ?? 0)
+    }
+    d.register(.getppid, .implemented) { _ throws(Errno) in 0 }
+    d.register(.getuid, .implemented) { _ throws(Errno) in 0 }
+    d.register(.geteuid, .implemented) { _ throws(Errno) in 0 }
+    d.register(.getgid, .implemented) { _ throws(Errno) in 0 }
+    d.register(.getegid, .implemented) { _ throws(Errno) in 0 }
+    d.register(.setTidAddress, .implemented) { args throws(Errno) in
+      guard let thread = Scheduler.current else { throw .ESRCH }
+      thread.clearChildTID = args.address(args.a0)
+      return Int(thread.tid)
+    }
+    d.register(.setRobustList, .partial("recorded; not walked at exit")) {
+      args throws(Errno) in
+      // The head is struct robust_list_head: three words.
+      guard args.a1 == 24 else { throw .EINVAL }
+      guard let thread = Scheduler.current else { throw .ESRCH }
+      thread.robustList = args.address(args.a0)
+      thread.robustListLength = args.a1
+      return 0
+    }
+    d.register(.archPrctl, .partial("no CPUID faulting")) { args throws(Errno) in
+      try archPrctl(code: args.int(args.a0), address: args.a1)
+    }
+    d.register(.schedYield, .implemented) { _ throws(Errno) in
+      Scheduler.yield()
+      return 0
+    }
+    d.register(.schedGetaffinity, .implemented) { args throws(Errno) in
+      try schedGetaffinity(size: args.a1, mask: args.address(args.a2))
+    }
+    d.register(.prlimit64, .partial("only the calling process (pid 0 or 1)")) {
+      args throws(Errno) in
+      try prlimit(pid: args.int(args.a0), resource: args.a1,
+                  new: args.address(args.a2), old: args.address(args.a3))
+    }
+    d.register(.getrlimit, .implemented) { args throws(Errno) in
+      try prlimit(pid: 0, resource: args.a0, new: UserAddress(0),
+                  old: args.address(args.a1))
+    }
+    d.register(.setrlimit, .implemented) { args throws(Errno) in
+      try prlimit(pid: 0, resource: args.a0, new: args.address(args.a1),
+                  old: UserAddress(0))
+    }
+  }
+
+  /// arch_prctl(2): the FS and GS bases that TLS uses.
+  static func archPrctl(code: Int32, address: UInt64) throws(Errno) -> Int {
+    guard let thread = Scheduler.current else { throw .ESRCH }
+    switch code {
+    case 0x1002:  // ARCH_SET_FS
+      guard address < AddressSpace.userLimit else { throw .EPERM }
+      thread.fsBase = address
+      arch_wrmsr(MSR.fsBase, address)
+      return 0
+    case 0x1001:  // ARCH_SET_GS
+      guard address < AddressSpace.userLimit else { throw .EPERM }
+      thread.gsBase = address
+      // In the kernel the user's GS base waits in KERNEL_GS_BASE until
+      // swapgs on the way out.
+      arch_wrmsr(MSR.kernelGSBase, address)
+      return 0
+    case 0x1003:  // ARCH_GET_FS
+      try UserMemory.write(arch_rdmsr(MSR.fsBase), to: UserAddress(address))
+      return 0
+    case 0x1004:  // ARCH_GET_GS
+      try UserMemory.write(arch_rdmsr(MSR.kernelGSBase),
+                           to: UserAddress(address))
+      return 0
+    default:
+      throw .EINVAL
+    }
+  }
+
+  /// One CPU: the mask has bit 0 set. The result is the size of the
+  /// kernel's mask in bytes (8), as Linux returns.
+  static func schedGetaffinity(size: UInt64, mask: UserAddress)
+    throws(Errno) -> Int
+  {
+    guard size >= 8, size % 8 == 0 else { throw .EINVAL }
+    try UserMemory.zero(at: mask, count: Int(min(size, 1024)))
+    try UserMemory.write(UInt64(1), to: mask)
+    return 8
+  }
+
+  static func prlimit(pid: Int32, resource: UInt64, new: UserAddress,
+                      old: UserAddress) throws(Errno) -> Int
+  {
+    guard pid == 0 || pid == Process.current.pid else { throw .ESRCH }
+    let process = Process.current
+    guard resource < UInt64(process.limits.count) else { throw .EINVAL }
+    let index = Int(resource)
+    var replacement: (UInt64, UInt64)? = nil
+    if !new.isNull {
+      let limit = try UserMemory.read((UInt64, UInt64).self, at: new)
+      guard limit.0 <= limit.1 else { throw .EINVAL }
+      // Raising a hard limit needs CAP_SYS_RESOURCE, which root has.
+      replacement = limit
+    }
+    if !old.isNull {
+      try UserMemory.write(process.limits[index], to: old)
+    }
+    if let replacement { process.limits[index] = replacement }
+    return 0
+  }
+}

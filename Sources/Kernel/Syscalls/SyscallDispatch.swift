@@ -1,0 +1,100 @@
+// The system-call edge: villa_syscall (called from entry.S) looks the
+// number up in the table, runs the handler, and turns a thrown Errno into
+// the negative result Linux returns. This is the one place errors become
+// numbers. A number with no handler returns ENOSYS and is logged once, by
+// name, so a program's missing pieces show up in the kernel log.
+
+import LinuxABI
+
+private let log = Logger("syscall")
+
+/// The arguments of one system call, in the registers Linux uses
+/// (rdi, rsi, rdx, r10, r8, r9), and the frame for the few calls that
+/// need the rest of the user state.
+struct SyscallArguments {
+  let frame: UnsafeMutablePointer<TrapFrame>
+
+  var number: Int { Int(frame.pointee.rax) }
+  var a0: UInt64 { frame.pointee.rdi }
+  var a1: UInt64 { frame.pointee.rsi }
+  var a2: UInt64 { frame.pointee.rdx }
+  var a3: UInt64 { frame.pointee.r10 }
+  var a4: UInt64 { frame.pointee.r8 }
+  var a5: UInt64 { frame.pointee.r9 }
+
+  /// An argument as a C int (the low 32 bits, sign-extended).
+  func int(_ value: UInt64) -> Int32 { Int32(truncatingIfNeeded: value) }
+  func address(_ value: UInt64) -> UserAddress { UserAddress(value) }
+}
+
+typealias SyscallHandler = (SyscallArguments) throws(Errno) -> Int
+
+/// How completely Villa implements a system call; docs/syscalls.md is
+/// generated from these.
+enum SyscallSupport {
+  case implemented
+  /// Works for the common cases; the text names what is missing.
+  case partial(String)
+}
+
+struct SyscallEntry {
+  let handler: SyscallHandler
+  let support: SyscallSupport
+}
+
+enum SyscallDispatcher {
+  private static var table: [SyscallEntry?] = []
+  private static var reportedMissing: [Bool] = []
+  private(set) static var callCounts: [UInt64] = []
+
+  static func initialize() {
+    let size = SyscallTable.highest + 1
+    table = [SyscallEntry?](repeating: nil, count: size)
+    reportedMissing = [Bool](repeating: false, count: size)
+    callCounts = [UInt64](repeating: 0, count: size)
+    registerAllSyscalls()
+  }
+
+  static func register(_ number: SyscallNumber, _ support: SyscallSupport,
+                       _ handler: @escaping SyscallHandler)
+  {
+    table[number.rawValue] = SyscallEntry(handler: handler, support: support)
+  }
+
+  static func support(of number: Int) -> SyscallSupport? {
+    guard number >= 0 && number < table.count else { return nil }
+    return table[number]?.support
+  }
+
+  static func dispatch(_ frame: UnsafeMutablePointer<TrapFrame>) {
+    let arguments = SyscallArguments(frame: frame)
+    let number = arguments.number
+    var result: Int
+    if number >= 0 && number < table.count, let entry = table[number] {
+      callCounts[number] += 1
+      do {
+        result = try entry.handler(arguments)
+      } catch {
+        result = error.syscallResult
+      }
+    } else {
+      result = Errno.ENOSYS.syscallResult
+      reportMissing(number)
+    }
+    frame.pointee.rax = UInt64(bitPattern: Int64(result))
+  }
+
+  private static func reportMissing(_ number: Int) {
+    if number >= 0 && number < reportedMissing.count {
+      if reportedMissing[number] { return }
+      reportedMissing[number] = true
+    }
+    let name = SyscallTable.name(of: number) ?? "unknown"
+    log.warn("unimplemented syscall \(name) (\(number)): ENOSYS")
+  }
+}
+
+@_cdecl("villa_syscall")
+func villaSyscall(_ frame: UnsafeMutableRawPointer) {
+  SyscallDispatcher.dispatch(frame.assumingMemoryBound(to: TrapFrame.self))
+}

@@ -1,0 +1,11 @@
+// Every system call Villa implements, family by family. Each family file
+// registers its handlers here with how completely it supports them; any
+// number not registered answers ENOSYS (see SyscallDispatch.swift).
+
+func registerAllSyscalls() {
+  ProcessSyscalls.register()
+  MemorySyscalls.register()
+  FileDescriptorSyscalls.register()
+  TimeSyscalls.register()
+  SystemSyscalls.register()
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the Villa kernel ELF with SwiftPM for the bare-metal triple and
+# prints its path. Incremental: a second run without changes takes seconds.
+#
+# The kernel links the toolchain's Unicode data tables (String comparison
+# and grapheme breaking need them). The toolchain ships them built for
+# x86_64 under its embedded library folder; they are plain data and code
+# with no OS dependency, so the Linux-triple copy serves bare metal too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
+tables="$swift_bin/../lib/swift/embedded/x86_64-unknown-linux-gnu"
+[ -f "$tables/libswiftUnicodeDataTables.a" ] || {
+  echo "build-kernel: no libswiftUnicodeDataTables.a under $tables" >&2
+  exit 1
+}
+swift build --triple x86_64-unknown-none-elf --traits Kernel \
+  --product villa-kernel -c release -Xlinker "-L$tables" "$@" >&2
+echo "$PWD/.build/x86_64-unknown-none-elf/release/villa-kernel"
