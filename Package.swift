@@ -8,9 +8,14 @@
 //   swift build --triple x86_64-unknown-none-elf --traits Kernel \
 //       --product villa-kernel -c release
 //
-// tools/build-kernel.sh wraps that command.
+// tools/build-kernel.sh wraps that command, and sets VILLA_KERNEL_BUILD=1:
+// only then does the manifest declare the kernel's targets at all, so that
+// plain `swift build` and `swift test` never try to compile the kernel for
+// the host.
 
 import PackageDescription
+
+let buildingKernel = Context.environment["VILLA_KERNEL_BUILD"] == "1"
 
 /// Settings that turn a Swift target into Embedded Swift for bare metal.
 let kernelSwift: [SwiftSetting] = [
@@ -32,23 +37,27 @@ func shared(_ name: String, dependencies: [Target.Dependency] = [])
   .target(name: name, dependencies: dependencies, swiftSettings: kernelSwift)
 }
 
-let package = Package(
-  name: "Villa",
-  products: [
-    .executable(name: "villa", targets: ["villa"]),
-    .executable(name: "villa-kernel", targets: ["Kernel"]),
-  ],
-  traits: [
-    .trait(
-      name: "Kernel",
-      description: "Build the kernel for x86_64-unknown-none-elf."),
-  ],
-  targets: [
+var sharedAndHostTargets: [Target] {
+  [
     // Shared, pure Swift: compiled into the kernel and tested on the host.
     shared("LinuxABI"),
     shared("ELFFormat", dependencies: ["LinuxABI"]),
     shared("HostLink"),
 
+    // Host side.
+    .target(
+      name: "VillaHost",
+      dependencies: ["LinuxABI", "ELFFormat", "HostLink"]),
+    .executableTarget(name: "villa", dependencies: ["VillaHost"]),
+
+    .testTarget(
+      name: "VillaTests",
+      dependencies: ["LinuxABI", "ELFFormat", "HostLink", "VillaHost"]),
+  ]
+}
+
+var kernelTargets: [Target] {
+  [
     // The machine layer: boot and entry assembly, the linker script, and a
     // C header of inline-assembly helpers (port I/O, MSRs, control
     // registers) that Swift imports.
@@ -67,8 +76,7 @@ let package = Package(
     .executableTarget(
       name: "Kernel",
       dependencies: [
-        "LinuxABI", "ELFFormat", "HostLink",
-        .target(name: "Arch", condition: .when(traits: ["Kernel"])),
+        "LinuxABI", "ELFFormat", "HostLink", "Arch",
       ],
       swiftSettings: kernelSwift + [.swiftLanguageMode(.v5)],
       linkerSettings: [
@@ -81,15 +89,20 @@ let package = Package(
         ], .when(traits: ["Kernel"])),
         .linkedLibrary("swiftUnicodeDataTables", .when(traits: ["Kernel"])),
       ]),
-
-    // Host side.
-    .target(
-      name: "VillaHost",
-      dependencies: ["LinuxABI", "ELFFormat", "HostLink"]),
-    .executableTarget(name: "villa", dependencies: ["VillaHost"]),
-
-    .testTarget(
-      name: "VillaTests",
-      dependencies: ["LinuxABI", "ELFFormat", "HostLink", "VillaHost"]),
   ]
+}
+
+let package = Package(
+  name: "Villa",
+  products: [
+    .executable(name: "villa", targets: ["villa"]),
+  ] + (buildingKernel ? [
+    .executable(name: "villa-kernel", targets: ["Kernel"]),
+  ] : []),
+  traits: [
+    .trait(
+      name: "Kernel",
+      description: "Build the kernel for x86_64-unknown-none-elf."),
+  ],
+  targets: sharedAndHostTargets + (buildingKernel ? kernelTargets : [])
 )

@@ -85,8 +85,15 @@ private func bringUpPageTables(_ startInfo: StartInfo) {
 private func applyOptions(_ options: [[UInt8]]) {
   for option in options {
     let text = String(decoding: option, as: UTF8.self)
-    if text.hasPrefix("log="), let level = LogLevel(name: String(text.dropFirst(4))) {
+    if text.hasPrefix("log="),
+      let level = LogLevel(name: String(text.dropFirst(4)))
+    {
       Logger.threshold = level
+    } else if text == "test-panic" {
+      // Lets the test suite prove that a kernel fault gives a report and
+      // a backtrace: touch an address no kernel page maps.
+      log.warn("test-panic: faulting on purpose")
+      UnsafeMutablePointer<UInt64>(bitPattern: 0x10)!.pointee = 1
     } else {
       log.warn("unknown kernel option '\(text)'")
     }

@@ -146,6 +146,10 @@ enum ProgramLoader {
     let thread = Thread(
       tid: process.newThreadID(), process: process,
       entry: .userEntry(rip: plan.entry, rsp: stack.stackPointer))
+    // Linux names the first thread after the executable's file name.
+    let baseName = launch.executablePath.split(separator: UInt8(ascii: "/"))
+      .last.map(Array.init) ?? []
+    thread.name = Array(baseName.prefix(15))
     process.threads.append(thread)
     log.info("loaded: entry \(hex(plan.entry)), \(plan.segments.count) segments"
       + (plan.isPositionIndependent ? ", position-independent" : ""))

@@ -23,6 +23,8 @@ final class Thread {
   /// set_robust_list(2): recorded for the futex code.
   var robustList: UserAddress = UserAddress(0)
   var robustListLength: UInt64 = 0
+  /// The name prctl(PR_SET_NAME) gives, at most 15 bytes.
+  var name: [UInt8] = []
   /// When a sleeping thread should wake (monotonic nanoseconds).
   var wakeDeadline: UInt64? = nil
 

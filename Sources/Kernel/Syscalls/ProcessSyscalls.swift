@@ -49,6 +49,10 @@ enum ProcessSyscalls {
     d.register(.archPrctl, .partial("no CPUID faulting")) { args throws(Errno) in
       try archPrctl(code: args.int(args.a0), address: args.a1)
     }
+    d.register(.prctl, .partial("PR_SET_NAME and PR_GET_NAME only")) {
+      args throws(Errno) in
+      try prctl(option: args.int(args.a0), argument: args.address(args.a1))
+    }
     d.register(.schedYield, .implemented) { _ throws(Errno) in
       Scheduler.yield()
       return 0
@@ -95,6 +99,28 @@ enum ProcessSyscalls {
                            to: UserAddress(address))
       return 0
     default:
+      throw .EINVAL
+    }
+  }
+
+  /// prctl(2). The thread name is kept (16 bytes with its NUL, as
+  /// Linux keeps it); other options are refused rather than ignored.
+  static func prctl(option: Int32, argument: UserAddress)
+    throws(Errno) -> Int
+  {
+    guard let thread = Scheduler.current else { throw .ESRCH }
+    switch option {
+    case 15:  // PR_SET_NAME
+      let name = try UserMemory.readString(at: argument, limit: 4096)
+      thread.name = Array(name.prefix(15))
+      return 0
+    case 16:  // PR_GET_NAME
+      var bytes = thread.name
+      bytes += [UInt8](repeating: 0, count: 16 - bytes.count)
+      try UserMemory.writeBytes(bytes, to: argument)
+      return 0
+    default:
+      log.warn("prctl option \(option) is not supported")
       throw .EINVAL
     }
   }
