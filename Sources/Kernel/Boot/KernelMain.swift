@@ -41,6 +41,9 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   }
   let launch = ProgramLoader.readLaunch(bundle)
   applyOptions(launch.options)
+  if launch.options.contains(Array("list-syscalls".utf8)) {
+    listSyscalls()
+  }
 
   let process: Process
   do {
@@ -82,6 +85,24 @@ private func bringUpPageTables(_ startInfo: StartInfo) {
   _ = PageTable.initializeKernel(physicalTop: top)
 }
 
+/// Sends the syscall table to the host, one "@syscall NUMBER NAME STATUS"
+/// line per number, then ends the VM; docs/syscalls.md is generated from
+/// this, so the document cannot drift from the table the kernel runs.
+private func listSyscalls() -> Never {
+  for number in 0...SyscallTable.highest {
+    guard let name = SyscallTable.name(of: number) else { continue }
+    let status: String
+    switch SyscallDispatcher.support(of: number) {
+    case .implemented: status = "implemented"
+    case .partial(let missing): status = "partial: " + missing
+    case nil: status = "absent"
+    }
+    KernelChannel.writeLine("@syscall \(number) \(name) \(status)")
+  }
+  KernelChannel.writeLine(KernelChannelRecord.exit(0).line)
+  MachineExit.programEnded()
+}
+
 private func applyOptions(_ options: [[UInt8]]) {
   for option in options {
     let text = String(decoding: option, as: UTF8.self)
@@ -89,6 +110,8 @@ private func applyOptions(_ options: [[UInt8]]) {
       let level = LogLevel(name: String(text.dropFirst(4)))
     {
       Logger.threshold = level
+    } else if text == "list-syscalls" {
+      // Handled once the options are applied.
     } else if text == "test-panic" {
       // Lets the test suite prove that a kernel fault gives a report and
       // a backtrace: touch an address no kernel page maps.

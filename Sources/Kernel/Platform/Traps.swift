@@ -61,7 +61,7 @@ func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
   let vector = frame.pointee.vector
   if vector == UInt64(LocalAPIC.timerVector) {
     LocalAPIC.endOfInterrupt()
-    Scheduler.timerFired()
+    Scheduler.timerFired(interruptedUserMode: frame.pointee.fromUserMode)
     return
   }
   if vector == UInt64(LocalAPIC.spuriousVector) { return }

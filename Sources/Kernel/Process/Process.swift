@@ -21,7 +21,13 @@ final class Process {
   let pid: Int32 = 1
   let addressSpace: AddressSpace
   let files = FileTable()
+  /// Every thread the process created; exited ones stay until the
+  /// process ends, since their kernel stacks may still be in use.
   var threads: [Thread] = []
+  private(set) var exitedThreads = 0
+  var liveThreads: Int { threads.count - exitedThreads }
+
+  func threadExited() { exitedThreads += 1 }
   /// The path the program was started as (AT_EXECFN, /proc/self/exe).
   var executablePath: [UInt8] = []
   var hostname: [UInt8] = Array("villa".utf8)

@@ -1,56 +1,80 @@
 // The scheduler: which thread runs, and what the CPU does when none can.
 //
 // Like xv6, the scheduler has a context of its own (the boot stack): a
-// thread that blocks or yields switches to it, and it picks the next
-// runnable thread or, with none, arms the timer for the nearest wake-up
-// and halts the CPU until an interrupt.
+// thread that blocks, yields or is preempted switches to it, and it picks
+// the next runnable thread round-robin or, with none, arms the timer for
+// the nearest wake-up and halts the CPU until an interrupt.
 //
-// TODO(threads): preemption. The timer is armed only for sleep deadlines,
-// so a thread runs until it blocks, yields or exits.
+// Preemption: while other threads are runnable, the local APIC timer is
+// armed for a time slice; when it fires in user mode, the thread yields.
+// Kernel code is never preempted (it runs with interrupts enabled only
+// where it can be interrupted, and an interrupt there only wakes threads),
+// which keeps the kernel's data structures consistent without locks on
+// this single CPU.
 
 import Arch
 
 private let log = Logger("sched")
 
 enum Scheduler {
+  static let timeSlice: UInt64 = 10_000_000
+
   private(set) static var current: Thread? = nil
   private static var threads: [Thread] = []
+  private static var nextIndex = 0
   private static var schedulerStackPointer: UInt64 = 0
+  private static var sliceEnd: UInt64 = 0
   private(set) static var contextSwitches: UInt64 = 0
+  private(set) static var preemptions: UInt64 = 0
   /// Time the CPU spent halted with nothing to run.
   private(set) static var idleNanoseconds: UInt64 = 0
 
   static func add(_ thread: Thread) {
+    let guardState = InterruptGuard()
     threads.append(thread)
+    guardState.restore()
   }
 
-  static func remove(_ thread: Thread) {
-    threads.removeAll { $0 === thread }
-  }
+  static var threadCount: Int { threads.count }
 
   /// Runs threads forever; called once at the end of boot.
   static func run() -> Never {
     while true {
       arch_disable_interrupts()
       wakeSleepers()
-      if let next = threads.first(where: { $0.state == .runnable }) {
+      if let next = pickNext() {
         switchTo(next)
         continue
       }
       if threads.isEmpty {
         panic("no threads left to run")
       }
-      armForNextDeadline()
+      armTimer(now: Clock.monotonicNanoseconds(), slicing: false)
       let idleStart = Clock.monotonicNanoseconds()
       arch_wait_for_interrupt()
       idleNanoseconds += Clock.monotonicNanoseconds() - idleStart
     }
   }
 
+  private static func pickNext() -> Thread? {
+    guard !threads.isEmpty else { return nil }
+    for step in 0..<threads.count {
+      let index = (nextIndex + step) % threads.count
+      if threads[index].state == .runnable {
+        nextIndex = (index + 1) % threads.count
+        return threads[index]
+      }
+    }
+    return nil
+  }
+
   private static func switchTo(_ thread: Thread) {
     thread.state = .running
     current = thread
     contextSwitches += 1
+    let now = Clock.monotonicNanoseconds()
+    sliceEnd = now + timeSlice
+    armTimer(now: now, slicing: true)
     PerCPU.setKernelStack(thread.kernelStackTop)
     thread.process.addressSpace.pageTable.activate()
     arch_wrmsr(MSR.fsBase, thread.fsBase)
@@ -78,31 +102,69 @@ enum Scheduler {
     enterScheduler()
   }
 
+  /// Blocks the current thread until `wake(_:)` or the deadline (monotonic
+  /// nanoseconds). Returns true when woken, false on timeout. The caller
+  /// must have registered the thread wherever its waker will look, with
+  /// interrupts disabled so that no wake-up is lost in between.
+  @discardableResult
+  static func block(until deadline: UInt64? = nil) -> Bool {
+    guard let thread = current else { panic("block without a thread") }
+    thread.wokenUp = false
+    thread.wakeDeadline = deadline
+    thread.state = .blocked
+    enterScheduler()
+    thread.wakeDeadline = nil
+    return thread.wokenUp
+  }
+
+  /// Makes a blocked thread runnable again.
+  static func wake(_ thread: Thread) {
+    guard thread.state == .blocked else { return }
+    thread.wokenUp = true
+    thread.state = .runnable
+  }
+
   /// Sleeps the current thread until the monotonic clock reaches
   /// `deadline`.
   static func sleep(until deadline: UInt64) {
-    guard let thread = current else { return }
     while Clock.monotonicNanoseconds() < deadline {
-      thread.wakeDeadline = deadline
-      thread.state = .blocked
-      enterScheduler()
+      let guardState = InterruptGuard()
+      block(until: deadline)
+      guardState.restore()
     }
-    thread.wakeDeadline = nil
   }
 
   /// Ends the current thread for good; never returns.
   static func exitCurrentThread() -> Never {
     guard let thread = current else { panic("no current thread") }
-    thread.state = .exited
-    remove(thread)
     arch_disable_interrupts()
+    thread.state = .exited
+    threads.removeAll { $0 === thread }
+    nextIndex = 0
+    current = nil
+    // The thread's kernel stack is still in use until the switch; the
+    // process keeps the Thread object (and so the stack) alive until the
+    // process ends.
     var discarded: UInt64 = 0
     arch_switch_context(&discarded, schedulerStackPointer)
     panic("an exited thread was resumed")
   }
 
-  static func timerFired() {
+  /// The timer interrupt: wake sleepers, and preempt a thread whose slice
+  /// ran out if it was interrupted in user mode.
+  static func timerFired(interruptedUserMode: Bool) {
     wakeSleepers()
+    let now = Clock.monotonicNanoseconds()
+    guard let thread = current else { return }
+    let othersWaiting = threads.contains {
+      $0 !== thread && $0.state == .runnable
+    }
+    if interruptedUserMode && othersWaiting && now >= sliceEnd {
+      preemptions += 1
+      yield()
+    } else {
+      armTimer(now: now, slicing: true)
+    }
   }
 
   private static func wakeSleepers() {
@@ -115,16 +177,18 @@ enum Scheduler {
     }
   }
 
-  private static func armForNextDeadline() {
+  /// Arms the one-shot timer for the nearest sleeper's deadline and, when
+  /// slicing and other threads could run, the end of the current slice.
+  private static func armTimer(now: UInt64, slicing: Bool) {
     var nearest = UInt64.max
     for thread in threads {
       if let deadline = thread.wakeDeadline { nearest = min(nearest, deadline) }
     }
+    if slicing && threads.count > 1 { nearest = min(nearest, sliceEnd) }
     if nearest == UInt64.max {
       LocalAPIC.disarm()
       return
     }
-    let now = Clock.monotonicNanoseconds()
     LocalAPIC.arm(afterNanoseconds: nearest > now ? nearest - now : 1)
   }
 }

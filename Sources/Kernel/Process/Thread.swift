@@ -23,10 +23,17 @@ final class Thread {
   /// set_robust_list(2): recorded for the futex code.
   var robustList: UserAddress = UserAddress(0)
   var robustListLength: UInt64 = 0
+  /// Blocked signals (rt_sigprocmask), one bit per signal number - 1.
+  var signalMask: UInt64 = 0
   /// The name prctl(PR_SET_NAME) gives, at most 15 bytes.
   var name: [UInt8] = []
   /// When a sleeping thread should wake (monotonic nanoseconds).
   var wakeDeadline: UInt64? = nil
+  /// Set by Scheduler.wake, so a blocked thread knows it was not a timeout.
+  var wokenUp = false
+  /// The futex word this thread waits on, if any, and its wait bitset.
+  var futexAddress: UInt64? = nil
+  var futexBitset: UInt32 = 0
 
   private let stack: UnsafeMutableRawPointer
 

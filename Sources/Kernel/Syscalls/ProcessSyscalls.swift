@@ -14,10 +14,6 @@ private let log = Logger("process")
 enum ProcessSyscalls {
   static func register() {
     let d = SyscallDispatcher.self
-    d.register(.exit, .partial("ends the process: no other threads yet")) {
-      args throws(Errno) in
-      Process.current.exit(status: args.int(args.a0))
-    }
     d.register(.exitGroup, .implemented) { args throws(Errno) in
       Process.current.exit(status: args.int(args.a0))
     }

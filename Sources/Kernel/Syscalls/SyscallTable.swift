@@ -4,6 +4,7 @@
 
 func registerAllSyscalls() {
   ProcessSyscalls.register()
+  ThreadSyscalls.register()
   MemorySyscalls.register()
   FileDescriptorSyscalls.register()
   TimeSyscalls.register()
