@@ -7,6 +7,7 @@
 // copy returns an error and the system call answers EFAULT.
 
 import Arch
+import LinuxABI
 
 private let log = Logger("trap")
 
@@ -46,11 +47,11 @@ enum ExceptionVector: UInt64 {
   /// The signal Linux sends a program for this exception.
   var signal: Int32 {
     switch self {
-    case .divideError, .x87, .simd: return Signal.fpe
-    case .debug, .breakpoint: return Signal.trap
-    case .invalidOpcode: return Signal.ill
-    case .alignmentCheck: return Signal.bus
-    default: return Signal.segv
+    case .divideError, .x87, .simd: return Signal.fpe.rawValue
+    case .debug, .breakpoint: return Signal.trap.rawValue
+    case .invalidOpcode: return Signal.ill.rawValue
+    case .alignmentCheck: return Signal.bus.rawValue
+    default: return Signal.segv.rawValue
     }
   }
 }
@@ -58,6 +59,14 @@ enum ExceptionVector: UInt64 {
 @_cdecl("villa_trap")
 func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
   let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+  let vector = frame.pointee.vector
+  handleTrap(frame)
+  if frame.pointee.fromUserMode {
+    Signals.deliver(frame: frame, syscallNumber: nil)
+  }
+}
+
+private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
   let vector = frame.pointee.vector
   if vector == UInt64(LocalAPIC.timerVector) {
     LocalAPIC.endOfInterrupt()
@@ -79,12 +88,15 @@ func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
 
   let exception = ExceptionVector(rawValue: vector)
   let name = exception?.name ?? "exception \(vector)"
-  if frame.pointee.fromUserMode {
-    let signal = exception?.signal ?? Signal.segv
+  if frame.pointee.fromUserMode, let thread = Scheduler.current {
+    let address = vector == 14 ? arch_read_cr2() : frame.pointee.rip
     log.info("program \(name) at \(hex(frame.pointee.rip))"
-      + (vector == 14 ? ", address \(hex(arch_read_cr2()))" : ""))
-    // TODO(signals): deliver to a handler when the program installed one.
-    Process.current.terminate(bySignal: signal)
+      + (vector == 14 ? ", address \(hex(address))" : ""))
+    Signals.force(
+      Signals.faultInfo(vector: exception, address: address,
+                        errorCode: frame.pointee.errorCode),
+      on: thread)
+    return
   }
   panicReport("\(name) in the kernel (vector \(vector))", frame: frame)
 }

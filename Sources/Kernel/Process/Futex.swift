@@ -25,11 +25,13 @@ enum FutexQueues {
     thread.futexAddress = address.raw
     thread.futexBitset = bitset
     waiters.append(thread)
-    let woken = Scheduler.block(until: deadline)
-    if !woken {
+    let woken = Scheduler.block(until: deadline, interruptible: true)
+    if thread.futexAddress != nil {
+      // Not woken by a futex wake: a signal or the deadline.
       waiters.removeAll { $0 === thread }
       thread.futexAddress = nil
-      throw .ETIMEDOUT
+      if thread.interruptedBySignal { throw Signals.restartSyscall }
+      if !woken { throw .ETIMEDOUT }
     }
   }
 

@@ -32,6 +32,8 @@ final class Process {
   var executablePath: [UInt8] = []
   var hostname: [UInt8] = Array("villa".utf8)
   var umask: UInt32 = 0o022
+  /// rt_sigaction dispositions, indexed by signal number - 1.
+  var signalActions = [SignalAction](repeating: SignalAction(), count: 64)
   /// Resource limits by RLIMIT_* number: (soft, hard).
   var limits: [(UInt64, UInt64)] = Process.defaultLimits
   private var nextTID: Int32 = 1
@@ -85,12 +87,3 @@ final class Process {
   ]
 }
 
-/// Signal numbers the kernel raises itself.
-enum Signal {
-  static let ill: Int32 = 4
-  static let trap: Int32 = 5
-  static let bus: Int32 = 7
-  static let fpe: Int32 = 8
-  static let kill: Int32 = 9
-  static let segv: Int32 = 11
-}

@@ -106,13 +106,28 @@ enum Scheduler {
   /// nanoseconds). Returns true when woken, false on timeout. The caller
   /// must have registered the thread wherever its waker will look, with
   /// interrupts disabled so that no wake-up is lost in between.
+  /// With `interruptible`, a signal the thread does not block wakes it
+  /// too, and `thread.interruptedBySignal` says so; a signal already
+  /// pending makes the block return at once.
   @discardableResult
-  static func block(until deadline: UInt64? = nil) -> Bool {
+  static func block(until deadline: UInt64? = nil,
+                    interruptible: Bool = false) -> Bool
+  {
     guard let thread = current else { panic("block without a thread") }
     thread.wokenUp = false
+    thread.interruptedBySignal = false
+    if interruptible &&
+      thread.pendingSignals & (~thread.signalMask | thread.waitingForSignals)
+        != 0
+    {
+      thread.interruptedBySignal = true
+      return false
+    }
+    thread.interruptible = interruptible
     thread.wakeDeadline = deadline
     thread.state = .blocked
     enterScheduler()
+    thread.interruptible = false
     thread.wakeDeadline = nil
     return thread.wokenUp
   }
@@ -125,13 +140,16 @@ enum Scheduler {
   }
 
   /// Sleeps the current thread until the monotonic clock reaches
-  /// `deadline`.
-  static func sleep(until deadline: UInt64) {
+  /// `deadline`. Returns false if a signal cut the sleep short.
+  @discardableResult
+  static func sleep(until deadline: UInt64) -> Bool {
     while Clock.monotonicNanoseconds() < deadline {
       let guardState = InterruptGuard()
-      block(until: deadline)
+      block(until: deadline, interruptible: true)
       guardState.restore()
+      if current?.interruptedBySignal == true { return false }
     }
+    return true
   }
 
   /// Ends the current thread for good; never returns.

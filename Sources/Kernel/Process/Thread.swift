@@ -25,6 +25,19 @@ final class Thread {
   var robustListLength: UInt64 = 0
   /// Blocked signals (rt_sigprocmask), one bit per signal number - 1.
   var signalMask: UInt64 = 0
+  /// Signals sent to this thread and not yet delivered, with their info.
+  var pendingSignals: UInt64 = 0
+  var pendingInfo = [SignalInfo](
+    repeating: SignalInfo(signal: 0, code: 0), count: 64)
+  /// rt_sigtimedwait's set: these wake the thread even when blocked.
+  var waitingForSignals: UInt64 = 0
+  /// rt_sigsuspend's saved mask, put back when a handler is entered.
+  var maskToRestore: UInt64? = nil
+  var alternateStack = AlternateStack()
+  /// Whether the current block may be cut short by a signal, and whether
+  /// it was.
+  var interruptible = false
+  var interruptedBySignal = false
   /// The name prctl(PR_SET_NAME) gives, at most 15 bytes.
   var name: [UInt8] = []
   /// When a sleeping thread should wake (monotonic nanoseconds).

@@ -95,6 +95,9 @@ enum SyscallDispatcher {
 }
 
 @_cdecl("villa_syscall")
-func villaSyscall(_ frame: UnsafeMutableRawPointer) {
-  SyscallDispatcher.dispatch(frame.assumingMemoryBound(to: TrapFrame.self))
+func villaSyscall(_ rawFrame: UnsafeMutableRawPointer) {
+  let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+  let number = frame.pointee.rax
+  SyscallDispatcher.dispatch(frame)
+  Signals.deliver(frame: frame, syscallNumber: number)
 }

@@ -5,6 +5,7 @@
 func registerAllSyscalls() {
   ProcessSyscalls.register()
   ThreadSyscalls.register()
+  SignalSyscalls.register()
   MemorySyscalls.register()
   FileDescriptorSyscalls.register()
   TimeSyscalls.register()

@@ -45,14 +45,13 @@ enum TimeSyscalls {
       }
       return Int(seconds)
     }
-    d.register(.nanosleep, .partial("never interrupted: no signals yet")) {
-      args throws(Errno) in
+    d.register(.nanosleep, .implemented) { args throws(Errno) in
       let duration = try readTimespec(at: args.address(args.a0))
-      Scheduler.sleep(until: Clock.monotonicNanoseconds() &+ duration)
+      try sleep(until: Clock.monotonicNanoseconds() &+ duration,
+                remaining: args.address(args.a1))
       return 0
     }
-    d.register(.clockNanosleep, .partial("never interrupted: no signals yet"))
-    { args throws(Errno) in
+    d.register(.clockNanosleep, .implemented) { args throws(Errno) in
       let clock = args.int(args.a0)
       let absolute = args.int(args.a1) & 1 != 0
       guard args.int(args.a1) & ~1 == 0 else { throw .EINVAL }
@@ -68,9 +67,24 @@ enum TimeSyscalls {
           ? Clock.monotonicNanoseconds() + (request - now)
           : Clock.monotonicNanoseconds()
       }
-      Scheduler.sleep(until: deadline)
+      // An absolute sleep has no remaining time to report.
+      try sleep(until: deadline,
+                remaining: absolute ? UserAddress(0) : args.address(args.a3))
       return 0
     }
+  }
+
+  /// Sleeps; a handled signal ends the sleep with EINTR and the time left
+  /// written to `remaining`, as nanosleep(2) is never restarted.
+  static func sleep(until deadline: UInt64, remaining: UserAddress)
+    throws(Errno)
+  {
+    if Scheduler.sleep(until: deadline) { return }
+    if !remaining.isNull {
+      let now = Clock.monotonicNanoseconds()
+      try writeTimespec(deadline > now ? deadline - now : 0, to: remaining)
+    }
+    throw .EINTR
   }
 
   /// A clock's current value in nanoseconds, or EINVAL for a bad id.
