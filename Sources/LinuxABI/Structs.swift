@@ -268,7 +268,11 @@ public struct Iovec: LinuxStruct, Hashable, Sendable {
 ///
 /// Encoding cuts each field to 64 bytes of UTF-8 so the NUL always fits;
 /// a cut can split a multibyte character, as it would in C.
-public struct Utsname: LinuxStruct, Hashable, Sendable {
+///
+/// Two values are equal when their fields hold the same bytes, as C's
+/// strcmp would see them. (String's own == applies Unicode normalization,
+/// whose tables an Embedded kernel would have to link.)
+public struct Utsname: LinuxStruct, Equatable, Sendable {
   /// `sysname`, at offset 0: "Linux" for programs to believe.
   public var sysname: String
   /// `nodename`, at offset 65: the host name.
@@ -293,6 +297,18 @@ public struct Utsname: LinuxStruct, Hashable, Sendable {
     self.version = version
     self.machine = machine
     self.domainname = domainname
+  }
+
+  public static func == (left: Utsname, right: Utsname) -> Bool {
+    func same(_ a: String, _ b: String) -> Bool {
+      a.utf8.elementsEqual(b.utf8)
+    }
+    return same(left.sysname, right.sysname)
+      && same(left.nodename, right.nodename)
+      && same(left.release, right.release)
+      && same(left.version, right.version)
+      && same(left.machine, right.machine)
+      && same(left.domainname, right.domainname)
   }
 
   /// The size of each field, `__NEW_UTS_LEN + 1`.

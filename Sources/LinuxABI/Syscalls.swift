@@ -5,10 +5,10 @@
 // are a different ABI that Villa does not offer. The table has one gap:
 // 336 through 423 were left unused when new system calls started being
 // numbered the same on every architecture (pidfd_send_signal, 424). A few
-// numbers name calls Linux no longer implements (uselib, _sysctl,
-// create_module, tuxcall, ...); they keep their names so that a trace can
-// say what a program tried, and the kernel answers them with ENOSYS like
-// any other call it lacks.
+// numbers name calls that Linux reserves but does not implement (uselib,
+// _sysctl, create_module, tuxcall, ...); they keep their names so that a
+// trace can say what a program tried, and the kernel answers them with
+// ENOSYS like any other call it lacks.
 //
 // Names are kept exactly as the table spells them. The Swift constants use
 // the same words in lowerCamelCase: exit_group is `.exitGroup`,
@@ -56,9 +56,9 @@ public enum SyscallTable {
     if number >= 0 && number < classicNames.count {
       return classicNames[number]
     }
-    let index = number - sharedBase
-    if index >= 0 && index < sharedNames.count {
-      return sharedNames[index]
+    // Compare before subtracting, so that no input can overflow.
+    if number >= sharedBase && number <= highest {
+      return sharedNames[number - sharedBase]
     }
     return nil
   }
@@ -67,12 +67,19 @@ public enum SyscallTable {
   /// in syscall_64.tbl ("exit_group", not "exitGroup"), or nil.
   ///
   /// This is a linear search: it serves tools and logs, not the syscall
-  /// path, which dispatches on numbers.
+  /// path, which dispatches on numbers. It compares UTF-8 bytes rather
+  /// than Strings, because String equality applies Unicode normalization,
+  /// whose tables an Embedded kernel would otherwise have to link.
   public static func number(named name: String) -> Int? {
-    if let index = classicNames.firstIndex(of: name) {
+    let wanted = name.utf8
+    if let index = classicNames.firstIndex(where: {
+      $0.utf8.elementsEqual(wanted)
+    }) {
       return index
     }
-    if let index = sharedNames.firstIndex(of: name) {
+    if let index = sharedNames.firstIndex(where: {
+      $0.utf8.elementsEqual(wanted)
+    }) {
       return sharedBase + index
     }
     return nil

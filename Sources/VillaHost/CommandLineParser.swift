@@ -1,0 +1,233 @@
+// The `villa` command line, parsed by hand into a `VillaCommand`.
+//
+//   villa run [OPTIONS] [PROGRAM [ARGS...]]
+//   villa run [OPTIONS] PROGRAM -- ARGS...
+//   villa help [run] | villa --help | villa --version
+//
+// Options come before PROGRAM; everything after PROGRAM belongs to the
+// program, so `villa run ls -l` passes "-l" to ls. A "--" right after
+// PROGRAM is dropped; a "--" before PROGRAM ends villa's options, for a
+// program whose name starts with '-'. Options taking a value accept both
+// `--memory 512M` and `--memory=512M`. The parser only checks syntax and
+// ranges; whether the program or kernel exist is checked when running.
+
+/// What the user asked villa to do.
+public enum VillaCommand: Equatable, Sendable {
+  case help(HelpTopic)
+  case version
+  case run(RunOptions)
+}
+
+/// Which help page to show.
+public enum HelpTopic: Equatable, Sendable {
+  case general
+  case run
+}
+
+/// The options of `villa run`, as parsed.
+public struct RunOptions: Equatable, Sendable {
+  /// The program as given; nil runs the bundled demo.
+  public var program: String?
+  public var arguments: [String] = []
+  public var environment: [String] = []
+  public var memoryMiB = RunConfiguration.defaultMemoryMiB
+  public var accelerator: AcceleratorRequest = .auto
+  public var machine: MachineType = .microvm
+  public var kernelPath: String?
+  public var showKernelLog = false
+  public var logLevel: KernelLogLevel?
+  public var hostname = RunConfiguration.defaultHostname
+  public var timeout: Duration?
+  public var extraQEMUArguments: [String] = []
+
+  public init() {}
+}
+
+/// Parses villa's arguments (without argv[0]).
+public func parseCommandLine(_ arguments: [String])
+  throws(VillaError) -> VillaCommand
+{
+  guard let command = arguments.first else {
+    throw .usage("missing command (try 'villa run PROGRAM')")
+  }
+  let rest = Array(arguments.dropFirst())
+  switch command {
+  case "run":
+    return try parseRunArguments(rest)
+  case "help", "-h", "--help":
+    guard let topic = rest.first else { return .help(.general) }
+    guard command == "help", rest.count == 1 else {
+      throw .usage("unexpected argument '\(topic)'")
+    }
+    switch topic {
+    case "run": return .help(.run)
+    default: throw .usage("no help for '\(topic)'; commands: run")
+    }
+  case "--version", "version":
+    guard rest.isEmpty else {
+      throw .usage("unexpected argument '\(rest[0])'")
+    }
+    return .version
+  default:
+    if command.hasPrefix("-") {
+      throw .usage("unknown option '\(command)'")
+    }
+    throw .usage("unknown command '\(command)'")
+  }
+}
+
+/// Parses the arguments that follow `villa run`.
+public func parseRunArguments(_ arguments: [String])
+  throws(VillaError) -> VillaCommand
+{
+  var options = RunOptions()
+  var index = 0
+
+  // The program starts at the first argument that is not an option.
+  while index < arguments.count {
+    let argument = arguments[index]
+    index += 1
+    if argument == "--" {
+      if index < arguments.count {
+        options.program = arguments[index]
+        options.arguments = Array(arguments[(index + 1)...])
+      }
+      return .run(options)
+    }
+    guard argument.hasPrefix("-"), argument != "-" else {
+      options.program = argument
+      var tail = arguments[index...]
+      if tail.first == "--" { tail = tail.dropFirst() }
+      options.arguments = Array(tail)
+      return .run(options)
+    }
+
+    // "--name=value" carries its value inline; otherwise a value-taking
+    // option consumes the next argument.
+    var name = argument
+    var inline: String? = nil
+    if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+      name = String(argument[..<equals])
+      inline = String(argument[argument.index(after: equals)...])
+    }
+    func value() throws(VillaError) -> String {
+      if let inline { return inline }
+      guard index < arguments.count else {
+        throw .usage("option \(name) needs a value")
+      }
+      index += 1
+      return arguments[index - 1]
+    }
+    func flag() throws(VillaError) {
+      if inline != nil { throw .usage("option \(name) takes no value") }
+    }
+
+    switch name {
+    case "-h", "--help":
+      try flag()
+      return .help(.run)
+    case "--env":
+      options.environment.append(try parseEnvironmentEntry(try value()))
+    case "--memory":
+      options.memoryMiB = try parseMemorySize(try value())
+    case "--accel":
+      options.accelerator = try parseChoice(
+        try value(), option: name, as: AcceleratorRequest.self)
+    case "--machine":
+      options.machine = try parseChoice(
+        try value(), option: name, as: MachineType.self)
+    case "--kernel":
+      let path = try value()
+      guard !path.isEmpty else { throw .usage("option --kernel needs a path") }
+      options.kernelPath = path
+    case "--kernel-log":
+      try flag()
+      options.showKernelLog = true
+    case "--log-level":
+      options.logLevel = try parseChoice(
+        try value(), option: name, as: KernelLogLevel.self)
+    case "--hostname":
+      options.hostname = try parseHostname(try value())
+    case "--timeout":
+      options.timeout = try parseTimeout(try value())
+    case "--qemu-arg":
+      options.extraQEMUArguments.append(try value())
+    default:
+      throw .usage("unknown option '\(name)' for 'villa run'")
+    }
+  }
+  return .run(options)
+}
+
+/// Checks one `--env` value: "KEY=VALUE" with a non-empty KEY.
+public func parseEnvironmentEntry(_ text: String)
+  throws(VillaError) -> String
+{
+  guard let equals = text.firstIndex(of: "=") else {
+    throw .usage("--env needs KEY=VALUE, got '\(text)' (no '=')")
+  }
+  guard equals != text.startIndex else {
+    throw .usage("--env needs KEY=VALUE, got '\(text)' (empty KEY)")
+  }
+  guard !text.utf8.contains(0) else {
+    throw .usage("--env value contains a NUL byte")
+  }
+  return text
+}
+
+/// Parses a memory size into MiB: a plain number is MiB; the suffixes
+/// M and G (any case, optionally followed by "iB") scale it. The result
+/// must lie between 16 MiB and 1 TiB.
+public func parseMemorySize(_ text: String) throws(VillaError) -> Int {
+  let digits = text.prefix { $0.isASCII && $0.isNumber }
+  let suffix = text.dropFirst(digits.count).lowercased()
+  let scale: Int
+  switch suffix {
+  case "", "m", "mib": scale = 1
+  case "g", "gib": scale = 1024
+  default:
+    throw .usage(
+      "bad memory size '\(text)' (use MiB, or a suffix: 512M, 1G)")
+  }
+  let limit = RunConfiguration.maximumMemoryMiB
+  guard !digits.isEmpty, let number = Int(digits), number <= limit else {
+    throw .usage(
+      "bad memory size '\(text)' (use MiB, or a suffix: 512M, 1G)")
+  }
+  let mebibytes = number * scale
+  guard mebibytes >= RunConfiguration.minimumMemoryMiB else {
+    throw .usage("memory size '\(text)' is below the minimum of 16M")
+  }
+  guard mebibytes <= limit else {
+    throw .usage("memory size '\(text)' is above the maximum of 1024G")
+  }
+  return mebibytes
+}
+
+/// Parses `--timeout`: seconds, a positive decimal number.
+public func parseTimeout(_ text: String) throws(VillaError) -> Duration {
+  guard let seconds = Double(text), seconds.isFinite, seconds > 0,
+    seconds <= 1e9
+  else {
+    throw .usage("bad timeout '\(text)' (seconds, greater than 0)")
+  }
+  return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+}
+
+/// Checks a host name as uname(2) can report it: 1 to 64 bytes, no NUL.
+public func parseHostname(_ text: String) throws(VillaError) -> String {
+  guard !text.isEmpty, text.utf8.count <= 64, !text.utf8.contains(0) else {
+    throw .usage("bad host name '\(text)' (1 to 64 bytes)")
+  }
+  return text
+}
+
+/// One of an enum's raw values, or a message listing them.
+private func parseChoice<Choice>(
+  _ text: String, option: String, as: Choice.Type
+) throws(VillaError) -> Choice
+where Choice: RawRepresentable<String> & CaseIterable {
+  if let choice = Choice(rawValue: text) { return choice }
+  let names = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+  throw .usage("bad value '\(text)' for \(option) (one of: \(names))")
+}

@@ -1,0 +1,99 @@
+// The text of `villa --help`, `villa run --help` and `villa --version`.
+//
+// Kept apart from the parser so the pages read as a whole. The exit
+// statuses listed here come from `VillaExitStatus`, so the page cannot
+// drift from the code.
+
+public enum VillaHelp {
+  public static let version = "0.1.0"
+
+  /// `villa --version`.
+  public static var versionText: String {
+    "villa \(version)\n"
+  }
+
+  /// `villa --help` and `villa help`.
+  public static var general: String {
+    """
+    villa - run a static Linux x86_64 program in its own unikernel VM
+
+    Usage:
+      villa run [OPTIONS] [PROGRAM [ARGS...]]
+      villa help [run]
+      villa --version
+
+    Commands:
+      run       Boot the Villa kernel in QEMU and run PROGRAM as its only
+                process; with no PROGRAM, run a small bundled demo.
+      help      Show this page, or 'villa help run' for the run options.
+
+    The program's stdout and stderr arrive on villa's stdout and stderr,
+    and villa exits with the program's exit status.
+
+    \(exitStatusSection)
+    Example:
+      villa run /bin/busybox echo hello
+    """
+  }
+
+  /// `villa run --help` and `villa help run`.
+  public static var run: String {
+    """
+    Usage: villa run [OPTIONS] [PROGRAM [ARGS...]]
+           villa run [OPTIONS] PROGRAM -- ARGS...
+
+    Boots the Villa kernel in QEMU and runs PROGRAM, a static x86_64 Linux
+    ELF on the host, inside it; ARGS follow argv[0] (PROGRAM as given). A
+    PROGRAM without '/' is searched for in PATH. Options go before PROGRAM;
+    everything after it belongs to the program. If villa's stdin is a file
+    or a pipe, it is read to EOF and becomes the program's stdin.
+    With no PROGRAM, villa builds (cc -static) and runs its demo program.
+
+    Options:
+      --env KEY=VALUE      Add to the program's environment (repeatable);
+                           the environment holds only what --env gives
+      --memory SIZE        Guest memory: MiB, or 512M, 1G (default 256M,
+                           at least 16M)
+      --accel MODE         tcg, kvm or auto (default auto: KVM only on a
+                           host with VT-x/AMD-V and a usable /dev/kvm)
+      --machine TYPE       microvm (default, boots fastest) or q35
+      --kernel PATH        Kernel ELF to boot (default $VILLA_KERNEL, else
+                           .build/x86_64-unknown-none-elf/release/villa-kernel
+                           in the package)
+      --kernel-log         Show the kernel's log on stderr ("kernel: ...")
+      --log-level LEVEL    Kernel log level: error, warn, info, debug, trace
+      --hostname NAME      Host name the program sees (default villa)
+      --timeout SECONDS    Stop the VM after SECONDS and exit with 124
+      --qemu-arg ARG       Pass ARG to QEMU as is (repeatable)
+      -h, --help           Show this help
+
+    Environment:
+      VILLA_KERNEL         Kernel ELF, when --kernel is not given
+      VILLA_QEMU           QEMU binary (default qemu-system-x86_64)
+
+    \(exitStatusSection)
+    Examples:
+      villa run /bin/busybox echo hello
+      villa run --env HOME=/ --memory 512M ./myprog -- --its-flag
+      echo data | villa run --timeout 10 /bin/busybox wc -c
+    """
+  }
+
+  static var exitStatusSection: String {
+    func line(_ status: VillaExitStatus, _ text: String) -> String {
+      let number = String(status.rawValue)
+      let padded = number + String(repeating: " ", count: 6 - number.count)
+      return "  \(padded)\(text)\n"
+    }
+    return "Exit status:\n"
+      + "  N     the program's exit status\n"
+      + "  128+N the program was killed by signal N\n"
+      + line(.usage, "bad command line")
+      + line(.kernelMissing, "kernel not built (run tools/build-kernel.sh)")
+      + line(.kernelPanic, "kernel panic")
+      + line(.timedOut, "--timeout expired")
+      + line(.failed, "QEMU or villa failed")
+      + line(.cannotExecute, "PROGRAM is not a static x86_64 Linux ELF")
+      + line(.notFound, "PROGRAM not found or unreadable")
+  }
+}

@@ -1,0 +1,110 @@
+// The host's reading of the kernel channel.
+//
+// Bytes arrive from the third UART in arbitrary chunks. The splitter cuts
+// them into lines (a trailing '\r' dropped, invalid UTF-8 replaced, an
+// endless line cut at a limit so a runaway kernel cannot exhaust memory),
+// and the transcript keeps what the lines say: the log, the program's
+// ending, and a panic with its report and backtrace. Both are pure values,
+// fed by the VM pump and by tests alike.
+
+import HostLink
+
+/// Cuts the kernel channel's bytes into lines.
+public struct KernelChannelLineSplitter: Sendable {
+  /// A line longer than this is delivered in pieces of this size.
+  public static let maximumLineLength = 16384
+
+  private var pending: [UInt8] = []
+
+  public init() {}
+
+  /// The complete lines in `bytes` and whatever was pending before them.
+  public mutating func lines(from bytes: [UInt8]) -> [String] {
+    var result: [String] = []
+    for byte in bytes {
+      if byte == UInt8(ascii: "\n") {
+        result.append(takePending())
+        continue
+      }
+      pending.append(byte)
+      if pending.count >= KernelChannelLineSplitter.maximumLineLength {
+        result.append(takePending())
+      }
+    }
+    return result
+  }
+
+  /// The last line, if the channel ended without a newline.
+  public mutating func finish() -> String? {
+    pending.isEmpty ? nil : takePending()
+  }
+
+  private mutating func takePending() -> String {
+    if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+    defer { pending.removeAll(keepingCapacity: true) }
+    return String(decoding: pending, as: UTF8.self)
+  }
+}
+
+/// What the kernel said during one run.
+public struct KernelChannelTranscript: Equatable, Sendable {
+  /// How many log lines before `@panic` are kept as the panic report.
+  public static let panicReportLimit = 40
+
+  /// Every log line, in order.
+  public private(set) var log: [String] = []
+  /// The first `@exit` or `@signal`.
+  public private(set) var ending: ProgramExit?
+  /// The first `@panic`'s text.
+  public private(set) var panicMessage: String?
+  /// The log lines around the panic: those before the `@panic` record
+  /// (from the kernel's "PANIC:" line, or the last `panicReportLimit`)
+  /// and all after it.
+  public private(set) var panicReport: [String] = []
+  /// `@frame` addresses, in order.
+  public private(set) var frames: [UInt64] = []
+
+  public init() {}
+
+  /// The kernel begins a panic report with a line "PANIC: message";
+  /// when such a line is among the last `panicReportLimit`, the report
+  /// starts there, else it is those last lines, whatever they hold.
+  static func report(endingWith log: [String]) -> [String] {
+    let recent = log.suffix(panicReportLimit)
+    if let start = recent.lastIndex(where: { $0.hasPrefix("PANIC:") }) {
+      return Array(recent[start...])
+    }
+    return Array(recent)
+  }
+
+  /// Takes one line. Returns the text to show when the user asked for
+  /// the kernel log (`--kernel-log`), or nil for a record.
+  @discardableResult
+  public mutating func take(line: String) -> String? {
+    take(KernelChannelRecord(line: line))
+  }
+
+  /// Takes one parsed record; see `take(line:)`.
+  @discardableResult
+  public mutating func take(_ record: KernelChannelRecord) -> String? {
+    switch record {
+    case .log(let text):
+      log.append(text)
+      if panicMessage != nil { panicReport.append(text) }
+      return text
+    case .exit(let code):
+      if ending == nil { ending = .exited(code) }
+    case .signal(let signal):
+      if ending == nil { ending = .signaled(signal) }
+    case .panic(let text):
+      // A panic while panicking says less than the first; keep the first.
+      if panicMessage == nil {
+        panicMessage = text
+        panicReport = KernelChannelTranscript.report(endingWith: log)
+      }
+    case .frame(let address):
+      frames.append(address)
+    }
+    return nil
+  }
+}

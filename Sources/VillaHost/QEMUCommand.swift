@@ -1,0 +1,145 @@
+// QEMU's command line for one run.
+//
+// The machine has no default devices (-nodefaults): only what the kernel
+// and villa agree on in `MachineContract`. Three 16550 UARTs carry the
+// program's stdout, its stderr and the kernel channel, each into a file
+// QEMU opens for writing (villa passes pipe ends as /dev/fd/N), so the
+// streams never mix. The isa-debug-exit device lets the kernel end QEMU
+// with a status. The kernel polls the UARTs, so their IRQ lines only need
+// to be free ones: 4 and 3 as on a PC, and 6 (the floppy's, unused here)
+// for the kernel channel.
+//
+// `-nographic` is deliberately absent: on q35 it makes SeaBIOS mirror its
+// console onto the first serial port, which would put firmware text into
+// the program's stdout. `-display none` with -nodefaults is enough.
+
+import HostLink
+
+/// The three serial channels and where each sits on the ISA bus.
+public enum SerialChannel: CaseIterable, Sendable {
+  case programStdout
+  case programStderr
+  case kernel
+
+  /// The UART's I/O base port.
+  public var ioBase: UInt16 {
+    switch self {
+    case .programStdout: return MachineContract.stdoutPort
+    case .programStderr: return MachineContract.stderrPort
+    case .kernel: return MachineContract.kernelPort
+    }
+  }
+
+  /// The ISA interrupt line the UART is wired to.
+  public var irq: Int {
+    switch self {
+    case .programStdout: return 4
+    case .programStderr: return 3
+    case .kernel: return 6
+    }
+  }
+
+  /// The QEMU chardev id.
+  public var chardevID: String {
+    switch self {
+    case .programStdout: return "villa-stdout"
+    case .programStderr: return "villa-stderr"
+    case .kernel: return "villa-kernel"
+    }
+  }
+}
+
+/// Everything needed to write QEMU's command line.
+public struct QEMULaunch: Equatable, Sendable {
+  public var qemuPath: String
+  public var machine: MachineType
+  public var accelerator: Accelerator
+  public var memoryMiB: Int
+  public var kernelPath: String
+  /// The boot bundle, loaded as the PVH module (-initrd).
+  public var bundlePath: String
+  /// For each channel, the file QEMU writes the UART's output to.
+  public var stdoutPath: String
+  public var stderrPath: String
+  public var kernelChannelPath: String
+  /// Appended last, verbatim.
+  public var extraArguments: [String]
+
+  public init(
+    qemuPath: String, machine: MachineType, accelerator: Accelerator,
+    memoryMiB: Int, kernelPath: String, bundlePath: String,
+    stdoutPath: String, stderrPath: String, kernelChannelPath: String,
+    extraArguments: [String] = []
+  ) {
+    self.qemuPath = qemuPath
+    self.machine = machine
+    self.accelerator = accelerator
+    self.memoryMiB = memoryMiB
+    self.kernelPath = kernelPath
+    self.bundlePath = bundlePath
+    self.stdoutPath = stdoutPath
+    self.stderrPath = stderrPath
+    self.kernelChannelPath = kernelChannelPath
+    self.extraArguments = extraArguments
+  }
+
+  /// The -M value.
+  public var machineOption: String {
+    switch machine {
+    // No option ROMs: microvm then loads the PVH kernel itself, which is
+    // what makes it boot in tens of milliseconds.
+    case .microvm: return "microvm,x-option-roms=off,rtc=on"
+    case .q35: return "q35"
+    }
+  }
+
+  /// The arguments after the QEMU binary.
+  public var arguments: [String] {
+    var result = [
+      "-M", machineOption,
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-m", "\(memoryMiB)M",
+    ]
+    switch accelerator {
+    case .tcg: result += ["-accel", "tcg", "-cpu", "max"]
+    case .kvm: result += ["-accel", "kvm", "-cpu", "host"]
+    }
+    result += [
+      "-kernel", kernelPath,
+      "-initrd", bundlePath,
+      "-device",
+      "isa-debug-exit,iobase=\(hex(MachineContract.debugExitPort)),iosize=0x04",
+    ]
+    for channel in SerialChannel.allCases {
+      result += [
+        "-chardev",
+        "file,id=\(channel.chardevID),path=\(escaped(path(for: channel)))",
+        "-device",
+        "isa-serial,chardev=\(channel.chardevID)"
+          + ",iobase=\(hex(channel.ioBase)),irq=\(channel.irq)",
+      ]
+    }
+    return result + extraArguments
+  }
+
+  /// The whole command line, the QEMU binary first.
+  public var commandLine: [String] { [qemuPath] + arguments }
+
+  func path(for channel: SerialChannel) -> String {
+    switch channel {
+    case .programStdout: return stdoutPath
+    case .programStderr: return stderrPath
+    case .kernel: return kernelChannelPath
+    }
+  }
+}
+
+/// QEMU splits option values at commas; a literal comma is written twice.
+private func escaped(_ value: String) -> String {
+  value.split(separator: ",", omittingEmptySubsequences: false)
+    .joined(separator: ",,")
+}
+
+private func hex(_ value: UInt16) -> String {
+  "0x" + String(value, radix: 16)
+}

@@ -1,0 +1,112 @@
+// What one run of a program in Villa needs to know.
+//
+// `RunConfiguration` is the engine's whole input: the CLI fills it from
+// its options, and a test harness can fill it directly. Paths are taken
+// as given; `runInVilla` resolves the program (searching PATH for a bare
+// name, as a shell would) and checks it before anything boots.
+
+import Glibc
+
+/// The QEMU machine model to boot.
+public enum MachineType: String, CaseIterable, Sendable {
+  /// QEMU's minimal machine: no PCI, no firmware; boots fastest.
+  case microvm
+  /// A PC with PCI Express (boots through SeaBIOS; slower).
+  case q35
+}
+
+/// The accelerator the user asked for.
+public enum AcceleratorRequest: String, CaseIterable, Sendable {
+  /// KVM when this host has real hardware virtualization, else TCG.
+  case auto
+  /// QEMU's instruction translator: slower, works everywhere.
+  case tcg
+  /// The Linux kernel's hypervisor.
+  case kvm
+}
+
+/// The accelerator a VM actually runs with.
+public enum Accelerator: String, Sendable {
+  case tcg
+  case kvm
+}
+
+/// How much the kernel logs (sent as the boot option "log=LEVEL").
+public enum KernelLogLevel: String, CaseIterable, Sendable {
+  case error, warn, info, debug, trace
+}
+
+/// Everything one run needs.
+public struct RunConfiguration: Equatable, Sendable {
+  /// The program as the user named it; it becomes argv[0]. A name
+  /// without '/' is searched for in the host's PATH.
+  public var programPath: String
+  /// The program's arguments after argv[0].
+  public var arguments: [String]
+  /// The program's whole environment, "KEY=VALUE" each. Nothing is
+  /// added: a program that needs PATH gets it only when given.
+  public var environment: [String]
+  /// Guest memory in MiB.
+  public var memoryMiB: Int
+  public var accelerator: AcceleratorRequest
+  public var machine: MachineType
+  /// The kernel ELF to boot.
+  public var kernelPath: String
+  /// What uname(2) reports as the node name.
+  public var hostname: String
+  /// The kernel's log level; nil leaves the kernel's default.
+  public var logLevel: KernelLogLevel?
+  /// How long the VM may run before villa kills it; nil: no limit.
+  public var timeout: Duration?
+  /// The program's standard input, read up to EOF in advance; nil: the
+  /// program's standard input is empty and no record is sent.
+  public var standardInput: [UInt8]?
+  /// Appended verbatim to QEMU's command line.
+  public var extraQEMUArguments: [String]
+  /// The QEMU binary (a path, or a name searched in PATH).
+  public var qemuPath: String
+
+  public static let defaultMemoryMiB = 256
+  public static let minimumMemoryMiB = 16
+  /// 1 TiB: far beyond any host here, but keeps sizes from overflowing.
+  public static let maximumMemoryMiB = 1 << 20
+  public static let defaultHostname = "villa"
+
+  /// The QEMU binary: $VILLA_QEMU if set, else qemu-system-x86_64.
+  public static var defaultQEMUPath: String {
+    if let value = getenv("VILLA_QEMU"), value.pointee != 0 {
+      return String(cString: value)
+    }
+    return "qemu-system-x86_64"
+  }
+
+  public init(
+    programPath: String,
+    arguments: [String] = [],
+    environment: [String] = [],
+    kernelPath: String,
+    memoryMiB: Int = RunConfiguration.defaultMemoryMiB,
+    accelerator: AcceleratorRequest = .auto,
+    machine: MachineType = .microvm,
+    hostname: String = RunConfiguration.defaultHostname,
+    logLevel: KernelLogLevel? = nil,
+    timeout: Duration? = nil,
+    standardInput: [UInt8]? = nil,
+    extraQEMUArguments: [String] = [],
+    qemuPath: String = RunConfiguration.defaultQEMUPath
+  ) {
+    self.programPath = programPath
+    self.arguments = arguments
+    self.environment = environment
+    self.kernelPath = kernelPath
+    self.memoryMiB = memoryMiB
+    self.accelerator = accelerator
+    self.machine = machine
+    self.hostname = hostname
+    self.logLevel = logLevel
+    self.timeout = timeout
+    self.standardInput = standardInput
+    self.extraQEMUArguments = extraQEMUArguments
+    self.qemuPath = qemuPath
+  }
+}
