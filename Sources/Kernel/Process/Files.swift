@@ -9,16 +9,44 @@ import LinuxABI
 
 /// An open file description. Subclasses override what they support; the
 /// defaults fail the way Linux fails for a file that cannot do it.
+///
+/// `mayBlock` is false when the call must not wait: the descriptor is
+/// non-blocking, or part of the transfer is already done and the rest may
+/// only use what is available now.
 class OpenFile {
   var statusFlags: UInt32 = 0
+  /// How many descriptors (in any table) refer to this description.
+  var descriptorReferences = 0
+  /// Bumped on every change of readiness; edge-triggered epoll compares.
+  private(set) var generation: UInt64 = 0
 
-  func read(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+  static let nonBlockFlag: UInt32 = 0o4000
+
+  var isNonBlocking: Bool { statusFlags & OpenFile.nonBlockFlag != 0 }
+
+  func read(into buffer: UnsafeMutableRawBufferPointer, mayBlock: Bool)
+    throws(Errno) -> Int
+  {
     throw .EBADF
   }
 
-  func write(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+  func write(_ buffer: UnsafeRawBufferPointer, mayBlock: Bool)
+    throws(Errno) -> Int
+  {
     throw .EBADF
   }
+
+  /// The poll(2) events this file is ready for now.
+  func pollEvents() -> UInt32 { PollEvents.input | PollEvents.output }
+
+  /// Readiness changed: wake everything waiting on readiness.
+  func notifyChanged() {
+    generation &+= 1
+    Readiness.changed()
+  }
+
+  /// The last descriptor referring to this file was closed.
+  func lastDescriptorClosed() {}
 
   func seek(offset: Int64, whence: Int32) throws(Errno) -> Int64 {
     throw .ESPIPE
@@ -49,16 +77,14 @@ final class SerialStream: OpenFile {
     statusFlags = OpenFlags.writeOnly
   }
 
-  override func read(into buffer: UnsafeMutableRawBufferPointer)
+  override func write(_ buffer: UnsafeRawBufferPointer, mayBlock: Bool)
     throws(Errno) -> Int
   {
-    throw .EBADF
-  }
-
-  override func write(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
     port.write(buffer)
     return buffer.count
   }
+
+  override func pollEvents() -> UInt32 { PollEvents.output }
 
   override func status() -> FileStatus {
     var stat = super.status()
@@ -78,8 +104,10 @@ final class BundledInput: OpenFile {
     statusFlags = OpenFlags.readOnly
   }
 
-  override func read(into buffer: UnsafeMutableRawBufferPointer)
-    throws(Errno) -> Int
+  override func pollEvents() -> UInt32 { PollEvents.input }
+
+  override func read(into buffer: UnsafeMutableRawBufferPointer,
+                     mayBlock: Bool) throws(Errno) -> Int
   {
     let count = min(buffer.count, bytes.count - position)
     for i in 0..<count { buffer[i] = bytes[position + i] }
@@ -115,6 +143,7 @@ final class FileTable {
       closeOnExec.append(false)
     }
     entries[fd] = file
+    file.descriptorReferences += 1
     closeOnExec[fd] = false
     return Int32(fd)
   }
@@ -125,14 +154,31 @@ final class FileTable {
       entries.append(nil)
       closeOnExec.append(false)
     }
+    file.descriptorReferences += 1
+    if let old = entries[Int(fd)] { release(old) }
     entries[Int(fd)] = file
     closeOnExec[Int(fd)] = false
   }
 
   func close(_ fd: Int32) throws(Errno) {
-    _ = try get(fd)
+    let file = try get(fd)
     entries[Int(fd)] = nil
     closeOnExec[Int(fd)] = false
+    release(file)
+  }
+
+  /// Every open descriptor, for close_range and poll bookkeeping.
+  var openDescriptors: [Int32] {
+    var result: [Int32] = []
+    for (fd, entry) in entries.enumerated() where entry != nil {
+      result.append(Int32(fd))
+    }
+    return result
+  }
+
+  private func release(_ file: OpenFile) {
+    file.descriptorReferences -= 1
+    if file.descriptorReferences == 0 { file.lastDescriptorClosed() }
   }
 
   func isCloseOnExec(_ fd: Int32) -> Bool {
@@ -172,4 +218,17 @@ struct FileStatus {
   var accessTime: (Int64, Int64) = (0, 0)
   var modifyTime: (Int64, Int64) = (0, 0)
   var changeTime: (Int64, Int64) = (0, 0)
+}
+
+/// poll(2) event bits (the same values epoll uses).
+enum PollEvents {
+  static let input: UInt32 = 0x001
+  static let priority: UInt32 = 0x002
+  static let output: UInt32 = 0x004
+  static let error: UInt32 = 0x008
+  static let hangUp: UInt32 = 0x010
+  static let invalid: UInt32 = 0x020
+  static let readNormal: UInt32 = 0x040
+  static let writeNormal: UInt32 = 0x100
+  static let readHangUp: UInt32 = 0x2000
 }

@@ -86,6 +86,8 @@ enum Signals {
   /// Errno value, never seen by programs, for "interrupted; restart the
   /// call if the handler has SA_RESTART, else fail with EINTR".
   static let restartSyscall = Errno(512)
+  /// "Restart if no handler ran, else EINTR" (poll, select, epoll_wait).
+  static let restartNoHandler = Errno(514)
 
   /// Queues a signal for one thread, waking it if it waits
   /// interruptibly and does not block the signal.
@@ -160,12 +162,8 @@ enum Signals {
       break
     }
     // A call interrupted with nothing to handle it restarts.
-    if syscallNumber != nil &&
-      Int64(bitPattern: frame.pointee.rax) == Int64(restartSyscall.syscallResult)
-    {
-      resolveRestart(frame: frame, syscallNumber: syscallNumber,
-                     action: SignalAction(flags: SignalAction.saRestart))
-    }
+    resolveRestart(frame: frame, syscallNumber: syscallNumber,
+                   action: SignalAction(flags: SignalAction.saRestart))
   }
 
   /// An interrupted system call either restarts (the instruction pointer
@@ -174,11 +172,15 @@ enum Signals {
                                      syscallNumber: UInt64?,
                                      action: SignalAction)
   {
-    guard let number = syscallNumber,
-      Int64(bitPattern: frame.pointee.rax)
-        == Int64(restartSyscall.syscallResult)
-    else { return }
-    if action.flags & SignalAction.saRestart != 0 {
+    guard let number = syscallNumber else { return }
+    let result = Int64(bitPattern: frame.pointee.rax)
+    let restartable = result == Int64(restartSyscall.syscallResult)
+    let restartableWithoutHandler =
+      result == Int64(restartNoHandler.syscallResult)
+    guard restartable || restartableWithoutHandler else { return }
+    if (restartable && action.flags & SignalAction.saRestart != 0) ||
+      (restartableWithoutHandler && action.handler <= 1)
+    {
       frame.pointee.rax = number
       frame.pointee.rip -= 2
     } else {

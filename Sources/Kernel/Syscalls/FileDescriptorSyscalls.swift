@@ -28,7 +28,15 @@ enum FileDescriptorSyscalls {
     d.register(.readv, .implemented) { args throws(Errno) in
       var total = 0
       for (base, length) in try iovecs(args.address(args.a1), args.a2) {
-        let n = try read(fd: args.int(args.a0), buffer: base, count: length)
+        // One readv is one read: only its start may wait.
+        let n: Int
+        do throws(Errno) {
+          n = try read(fd: args.int(args.a0), buffer: base, count: length,
+                       mayWait: total == 0)
+        } catch {
+          if total > 0 && error == .EAGAIN { break }
+          throw error
+        }
         total += n
         if n < Int(length) { break }
       }
@@ -82,7 +90,7 @@ enum FileDescriptorSyscalls {
       return try file.ioctl(request: args.a1 & 0xFFFF_FFFF,
                             argument: args.address(args.a2))
     }
-    d.register(.fcntl, .partial("F_GETFD, F_SETFD, F_GETFL, F_DUPFD only")) {
+    d.register(.fcntl, .partial("F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD only")) {
       args throws(Errno) in
       try fcntl(fd: args.int(args.a0), command: args.int(args.a1),
                 argument: args.a2)
@@ -111,8 +119,8 @@ enum FileDescriptorSyscalls {
     }
   }
 
-  static func read(fd: Int32, buffer: UserAddress, count: UInt64)
-    throws(Errno) -> Int
+  static func read(fd: Int32, buffer: UserAddress, count: UInt64,
+                   mayWait: Bool = true) throws(Errno) -> Int
   {
     let file = try Process.current.files.get(fd)
     let size = Int(min(count, UInt64(maximumTransfer)))
@@ -125,8 +133,15 @@ enum FileDescriptorSyscalls {
     defer { chunk.deallocate() }
     while done < size {
       let want = min(chunkSize, size - done)
-      let got = try file.read(
-        into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]))
+      let got: Int
+      do throws(Errno) {
+        got = try file.read(
+          into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]),
+          mayBlock: mayWait && done == 0 && !file.isNonBlocking)
+      } catch {
+        if done > 0 && error == .EAGAIN { break }
+        throw error
+      }
       if got > 0 {
         try UserMemory.copyOut(to: buffer + done,
                                from: chunk.baseAddress!, count: got)
@@ -150,7 +165,7 @@ enum FileDescriptorSyscalls {
     defer { chunk.deallocate() }
     while done < size {
       let want = min(chunkSize, size - done)
-      do {
+      do throws(Errno) {
         try UserMemory.copyIn(from: buffer + done, count: want,
                               into: chunk.baseAddress!)
       } catch {
@@ -158,8 +173,15 @@ enum FileDescriptorSyscalls {
         if done > 0 { return done }
         throw error
       }
-      let wrote = try file.write(
-        UnsafeRawBufferPointer(rebasing: chunk[0..<want]))
+      let wrote: Int
+      do throws(Errno) {
+        wrote = try file.write(
+          UnsafeRawBufferPointer(rebasing: chunk[0..<want]),
+          mayBlock: !file.isNonBlocking)
+      } catch {
+        if done > 0 && error == .EAGAIN { return done }
+        throw error
+      }
       done += wrote
       if wrote < want { break }
     }
@@ -230,6 +252,15 @@ enum FileDescriptorSyscalls {
       return 0
     case 3:  // F_GETFL
       return Int(file.statusFlags)
+    case 4:  // F_SETFL: only O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT and
+      // O_NOATIME can change; the access mode cannot.
+      let changeable: UInt32 = 0o2000 | 0o4000 | 0o20000 | 0o40000
+        | 0o1000000
+      let requested = UInt32(truncatingIfNeeded: argument)
+      file.statusFlags = (file.statusFlags & ~changeable)
+        | (requested & changeable)
+      file.notifyChanged()
+      return 0
     default:
       log.warn("fcntl command \(command) is not supported")
       throw .EINVAL

@@ -10,4 +10,6 @@ func registerAllSyscalls() {
   FileDescriptorSyscalls.register()
   TimeSyscalls.register()
   SystemSyscalls.register()
+  PipeSyscalls.register()
+  PollSyscalls.register()
 }

@@ -1,0 +1,194 @@
+// Pipes: a 64 KiB ring buffer between a read end and a write end. See
+// pipe(7): reads wait for data and return 0 once every writer is gone;
+// writes wait for room, and writes of at most PIPE_BUF bytes are atomic;
+// writing with no reader left raises SIGPIPE and fails with EPIPE.
+
+import LinuxABI
+
+final class Pipe {
+  static let capacity = 65536
+  static let atomicSize = 4096   // PIPE_BUF
+
+  private var buffer = [UInt8](repeating: 0, count: Pipe.capacity)
+  private var head = 0
+  private(set) var count = 0
+  var readers = 0
+  var writers = 0
+
+  var space: Int { Pipe.capacity - count }
+
+  func take(into destination: UnsafeMutableRawBufferPointer) -> Int {
+    let n = min(destination.count, count)
+    for i in 0..<n { destination[i] = buffer[(head + i) % Pipe.capacity] }
+    head = (head + n) % Pipe.capacity
+    count -= n
+    return n
+  }
+
+  func put(_ source: UnsafeRawBufferPointer) -> Int {
+    let n = min(source.count, space)
+    for i in 0..<n { buffer[(head + count + i) % Pipe.capacity] = source[i] }
+    count += n
+    return n
+  }
+}
+
+final class PipeEnd: OpenFile {
+  let pipe: Pipe
+  let isWriteEnd: Bool
+
+  init(pipe: Pipe, isWriteEnd: Bool, flags: UInt32) {
+    self.pipe = pipe
+    self.isWriteEnd = isWriteEnd
+    super.init()
+    statusFlags = (isWriteEnd ? OpenFlags.writeOnly : OpenFlags.readOnly)
+      | (flags & OpenFile.nonBlockFlag)
+    if isWriteEnd { pipe.writers += 1 } else { pipe.readers += 1 }
+  }
+
+  override func read(into buffer: UnsafeMutableRawBufferPointer,
+                     mayBlock: Bool) throws(Errno) -> Int
+  {
+    guard !isWriteEnd else { throw .EBADF }
+    if buffer.count == 0 { return 0 }
+    while true {
+      if pipe.count > 0 {
+        let n = pipe.take(into: buffer)
+        notifyChanged()
+        return n
+      }
+      if pipe.writers == 0 { return 0 }
+      guard mayBlock else { throw .EAGAIN }
+      try Readiness.wait()
+    }
+  }
+
+  override func write(_ buffer: UnsafeRawBufferPointer, mayBlock: Bool)
+    throws(Errno) -> Int
+  {
+    guard isWriteEnd else { throw .EBADF }
+    var done = 0
+    while done < buffer.count {
+      if pipe.readers == 0 {
+        if let thread = Scheduler.current {
+          Signals.send(SignalInfo(signal: Signal.pipe.rawValue,
+                                  code: SignalInfo.codeUser,
+                                  senderPID: Process.current.pid),
+                       to: thread)
+        }
+        if done > 0 { return done }
+        throw .EPIPE
+      }
+      let left = buffer.count - done
+      // Small writes go in whole or not at all.
+      let fits = left <= Pipe.atomicSize ? pipe.space >= left : pipe.space > 0
+      if fits {
+        done += pipe.put(UnsafeRawBufferPointer(rebasing: buffer[done...]))
+        notifyChanged()
+        continue
+      }
+      guard mayBlock else {
+        if done > 0 { return done }
+        throw .EAGAIN
+      }
+      do throws(Errno) {
+        try Readiness.wait()
+      } catch {
+        if done > 0 { return done }
+        throw error
+      }
+    }
+    return done
+  }
+
+  override func pollEvents() -> UInt32 {
+    if isWriteEnd {
+      if pipe.readers == 0 { return PollEvents.output | PollEvents.error }
+      return pipe.space >= Pipe.atomicSize ? PollEvents.output : 0
+    }
+    var events: UInt32 = pipe.count > 0 ? PollEvents.input : 0
+    if pipe.writers == 0 { events |= PollEvents.hangUp }
+    return events
+  }
+
+  override func ioctl(request: UInt64, argument: UserAddress)
+    throws(Errno) -> Int
+  {
+    if request == 0x541B {  // FIONREAD
+      try UserMemory.write(Int32(isWriteEnd ? 0 : pipe.count), to: argument)
+      return 0
+    }
+    return try super.ioctl(request: request, argument: argument)
+  }
+
+  override func lastDescriptorClosed() {
+    if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
+    notifyChanged()
+  }
+
+  override func status() -> FileStatus {
+    var stat = super.status()
+    // A stable number per pipe, shared by both ends, as on Linux.
+    stat.inode = UInt64(UInt(bitPattern: ObjectIdentifier(pipe)) >> 4)
+      & 0xFFFF_FFFF
+    stat.size = Int64(isWriteEnd ? 0 : pipe.count)
+    return stat
+  }
+}
+
+/// eventfd(2): a 64-bit counter as a file.
+final class EventCounter: OpenFile {
+  static let maximum: UInt64 = 0xFFFF_FFFF_FFFF_FFFE
+  private var value: UInt64
+  private let semaphore: Bool
+
+  init(initial: UInt64, semaphore: Bool, flags: UInt32) {
+    value = initial
+    self.semaphore = semaphore
+    super.init()
+    statusFlags = OpenFlags.readWrite | (flags & OpenFile.nonBlockFlag)
+  }
+
+  override func read(into buffer: UnsafeMutableRawBufferPointer,
+                     mayBlock: Bool) throws(Errno) -> Int
+  {
+    guard buffer.count >= 8 else { throw .EINVAL }
+    while value == 0 {
+      guard mayBlock else { throw .EAGAIN }
+      try Readiness.wait()
+    }
+    let result = semaphore ? 1 : value
+    value -= result
+    buffer.storeBytes(of: result, as: UInt64.self)
+    notifyChanged()
+    return 8
+  }
+
+  override func write(_ buffer: UnsafeRawBufferPointer, mayBlock: Bool)
+    throws(Errno) -> Int
+  {
+    guard buffer.count >= 8 else { throw .EINVAL }
+    let addend = buffer.loadUnaligned(as: UInt64.self)
+    guard addend != UInt64.max else { throw .EINVAL }
+    while EventCounter.maximum - value < addend {
+      guard mayBlock else { throw .EAGAIN }
+      try Readiness.wait()
+    }
+    value += addend
+    notifyChanged()
+    return 8
+  }
+
+  override func pollEvents() -> UInt32 {
+    var events: UInt32 = 0
+    if value > 0 { events |= PollEvents.input }
+    if value < EventCounter.maximum { events |= PollEvents.output }
+    return events
+  }
+
+  override func status() -> FileStatus {
+    var stat = super.status()
+    stat.mode = 0o600   // an anonymous inode: no file type bits
+    return stat
+  }
+}
