@@ -45,6 +45,12 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
     listSyscalls()
   }
 
+  do throws(Errno) {
+    try RootFileSystem.build(launch: launch, bundle: bundle)
+  } catch {
+    panic("cannot build the root filesystem: \(error.name)")
+  }
+
   let process: Process
   do {
     process = try ProgramLoader.load(bundle: bundle, launch: launch)
@@ -56,6 +62,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
     MachineExit.programEnded()
   }
   let files = process.files
+  // stdin, stdout and stderr.
   _ = files.install(BundledInput(bytes: launch.standardInput))
   _ = files.install(SerialStream(port: .programStdout, inode: 4))
   _ = files.install(SerialStream(port: .programStderr, inode: 5))

@@ -93,9 +93,11 @@ final class EpollInstance: OpenFile {
     interests.firstIndex { $0.fd == fd && $0.file === file }
   }
 
-  override func status() -> FileStatus {
+  override func status() -> Stat {
     var stat = super.status()
-    stat.mode = 0o600
+    stat.mode = FileMode(rawValue: 0o600)
     return stat
   }
+
+  override var procName: [UInt8] { Array("anon_inode:[eventpoll]".utf8) }
 }

@@ -1,7 +1,7 @@
 // Open files and the descriptor table. Until the VFS exists, the only
 // files are the standard streams: stdin serves the bytes the host put in
 // the boot bundle and then end-of-file; stdout and stderr are serial ports
-// to the host. Both report themselves as pipes (S_IFIFO), which is what
+// to the host. All three report themselves as pipes (S_IFIFO), which is what
 // they are from the program's point of view: a byte stream to another
 // process, not a terminal.
 
@@ -56,25 +56,44 @@ class OpenFile {
     throw .ENOTTY
   }
 
-  /// The fields of stat(2) this file can report.
-  func status() -> FileStatus {
-    var stat = FileStatus()
-    stat.mode = FileMode.fifo | 0o600
-    stat.blockSize = 4096
-    return stat
+  /// What fstat(2) reports. Streams without an inode of their own
+  /// report themselves as pipes.
+  func status() -> Stat {
+    Stat(dev: 0x0C, ino: 0, mode: FileMode(rawValue: 0o010600), size: 0)
   }
+
+  // MARK: Positioned I/O (regular files only)
+
+  func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    throw .ESPIPE
+  }
+
+  func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    throw .ESPIPE
+  }
+
+  /// The inode behind this file, if it has one (for fchdir, fstatfs,
+  /// /proc/self/fd, getdents64).
+  var inode: Inode? { nil }
+
+  /// What /proc/self/fd/N shows for this file.
+  var procName: [UInt8] { Array("anon_inode:[unknown]".utf8) }
 }
 
 /// A write-only stream to a serial port (program stdout or stderr).
 final class SerialStream: OpenFile {
   let port: SerialPort
-  let inode: UInt64
+  let streamInode: UInt64
 
   init(port: SerialPort, inode: UInt64) {
     self.port = port
-    self.inode = inode
+    self.streamInode = inode
     super.init()
-    statusFlags = OpenFlags.writeOnly
+    statusFlags = OpenFlags.wronly.rawValue
   }
 
   override func write(_ buffer: UnsafeRawBufferPointer, mayBlock: Bool)
@@ -86,10 +105,14 @@ final class SerialStream: OpenFile {
 
   override func pollEvents() -> UInt32 { PollEvents.output }
 
-  override func status() -> FileStatus {
+  override func status() -> Stat {
     var stat = super.status()
-    stat.inode = inode
+    stat.ino = streamInode
     return stat
+  }
+
+  override var procName: [UInt8] {
+    Array("pipe:[\(streamInode)]".utf8)
   }
 }
 
@@ -101,7 +124,7 @@ final class BundledInput: OpenFile {
   init(bytes: [UInt8]) {
     self.bytes = bytes
     super.init()
-    statusFlags = OpenFlags.readOnly
+    statusFlags = OpenFlags.rdonly.rawValue
   }
 
   override func pollEvents() -> UInt32 { PollEvents.input }
@@ -115,12 +138,14 @@ final class BundledInput: OpenFile {
     return count
   }
 
-  override func status() -> FileStatus {
+  override func status() -> Stat {
     var stat = super.status()
-    stat.inode = 3
+    stat.ino = 3
     stat.size = Int64(bytes.count - position)
     return stat
   }
+
+  override var procName: [UInt8] { Array("pipe:[3]".utf8) }
 }
 
 /// The descriptor table: small integers to open files.
@@ -188,36 +213,6 @@ final class FileTable {
   func setCloseOnExec(_ fd: Int32, _ value: Bool) {
     if fd >= 0 && Int(fd) < closeOnExec.count { closeOnExec[Int(fd)] = value }
   }
-}
-
-/// The open(2) access modes.
-enum OpenFlags {
-  static let readOnly: UInt32 = 0
-  static let writeOnly: UInt32 = 1
-  static let readWrite: UInt32 = 2
-}
-
-enum FileMode {
-  static let fifo: UInt32 = 0o010000
-  static let characterDevice: UInt32 = 0o020000
-  static let regular: UInt32 = 0o100000
-}
-
-/// struct stat as the kernel fills it; encoded by the syscall layer.
-struct FileStatus {
-  var device: UInt64 = 0x0E
-  var inode: UInt64 = 0
-  var links: UInt64 = 1
-  var mode: UInt32 = 0
-  var uid: UInt32 = 0
-  var gid: UInt32 = 0
-  var rdev: UInt64 = 0
-  var size: Int64 = 0
-  var blockSize: Int64 = 4096
-  var blocks: Int64 = 0
-  var accessTime: (Int64, Int64) = (0, 0)
-  var modifyTime: (Int64, Int64) = (0, 0)
-  var changeTime: (Int64, Int64) = (0, 0)
 }
 
 /// poll(2) event bits (the same values epoll uses).

@@ -41,7 +41,7 @@ final class PipeEnd: OpenFile {
     self.pipe = pipe
     self.isWriteEnd = isWriteEnd
     super.init()
-    statusFlags = (isWriteEnd ? OpenFlags.writeOnly : OpenFlags.readOnly)
+    statusFlags = (isWriteEnd ? OpenFlags.wronly : OpenFlags.rdonly).rawValue
       | (flags & OpenFile.nonBlockFlag)
     if isWriteEnd { pipe.writers += 1 } else { pipe.readers += 1 }
   }
@@ -126,14 +126,19 @@ final class PipeEnd: OpenFile {
     notifyChanged()
   }
 
-  override func status() -> FileStatus {
+  /// A stable number per pipe, shared by both ends, as on Linux.
+  var pipeInode: UInt64 {
+    UInt64(UInt(bitPattern: ObjectIdentifier(pipe)) >> 4) & 0xFFFF_FFFF
+  }
+
+  override func status() -> Stat {
     var stat = super.status()
-    // A stable number per pipe, shared by both ends, as on Linux.
-    stat.inode = UInt64(UInt(bitPattern: ObjectIdentifier(pipe)) >> 4)
-      & 0xFFFF_FFFF
+    stat.ino = pipeInode
     stat.size = Int64(isWriteEnd ? 0 : pipe.count)
     return stat
   }
+
+  override var procName: [UInt8] { Array("pipe:[\(pipeInode)]".utf8) }
 }
 
 /// eventfd(2): a 64-bit counter as a file.
@@ -146,7 +151,7 @@ final class EventCounter: OpenFile {
     value = initial
     self.semaphore = semaphore
     super.init()
-    statusFlags = OpenFlags.readWrite | (flags & OpenFile.nonBlockFlag)
+    statusFlags = OpenFlags.rdwr.rawValue | (flags & OpenFile.nonBlockFlag)
   }
 
   override func read(into buffer: UnsafeMutableRawBufferPointer,
@@ -186,9 +191,11 @@ final class EventCounter: OpenFile {
     return events
   }
 
-  override func status() -> FileStatus {
+  override func status() -> Stat {
     var stat = super.status()
-    stat.mode = 0o600   // an anonymous inode: no file type bits
+    stat.mode = FileMode(rawValue: 0o600)  // an anonymous inode: no type
     return stat
   }
+
+  override var procName: [UInt8] { Array("anon_inode:[eventfd]".utf8) }
 }

@@ -32,14 +32,19 @@ final class Process {
   var executablePath: [UInt8] = []
   var hostname: [UInt8] = Array("villa".utf8)
   var umask: UInt32 = 0o022
+  var workingDirectory: Inode
+  /// argv and envp as the program was started, for /proc/self.
+  var arguments: [[UInt8]] = []
+  var environment: [[UInt8]] = []
   /// rt_sigaction dispositions, indexed by signal number - 1.
   var signalActions = [SignalAction](repeating: SignalAction(), count: 64)
   /// Resource limits by RLIMIT_* number: (soft, hard).
   var limits: [(UInt64, UInt64)] = Process.defaultLimits
   private var nextTID: Int32 = 1
 
-  init(addressSpace: AddressSpace) {
+  init(addressSpace: AddressSpace, workingDirectory: Inode) {
     self.addressSpace = addressSpace
+    self.workingDirectory = workingDirectory
   }
 
   static func install(_ process: Process) {

@@ -78,8 +78,11 @@ enum ProgramLoader {
     }
 
     guard let space = AddressSpace() else { throw .outOfMemory }
-    let process = Process(addressSpace: space)
+    let process = Process(addressSpace: space,
+                          workingDirectory: Mounts.root)
     process.executablePath = launch.executablePath
+    process.arguments = launch.arguments
+    process.environment = launch.environment
     process.hostname = launch.hostname
 
     for segment in plan.segments {

@@ -1,10 +1,8 @@
 // Reading, writing and inspecting descriptors: read(2), write(2),
-// readv(2), writev(2), pread64(2), pwrite64(2), close(2), fstat(2),
-// newfstatat(2) on a descriptor, lseek(2), ioctl(2), fcntl(2), dup(2),
-// dup2(2), dup3(2), and readlink(2) for /proc/self/exe.
-//
-// Until the VFS exists the only files are the standard streams, so path
-// lookups other than /proc/self/exe answer ENOENT.
+// readv(2), writev(2), pread64(2), pwrite64(2), preadv(2), pwritev(2),
+// preadv2(2), pwritev2(2), close(2), close_range(2), fstat(2), lseek(2),
+// ioctl(2), fcntl(2), dup(2), dup2(2), dup3(2), getdents64(2), fsync(2),
+// fdatasync(2), sync(2), syncfs(2), ftruncate(2), fallocate(2).
 
 import LinuxABI
 
@@ -50,15 +48,106 @@ enum FileDescriptorSyscalls {
       }
       return total
     }
-    d.register(.pread64, .partial("streams only: ESPIPE")) {
-      args throws(Errno) in
-      _ = try Process.current.files.get(args.int(args.a0))
-      throw .ESPIPE
+    d.register(.pread64, .implemented) { args throws(Errno) in
+      try positioned(fd: args.int(args.a0), buffer: args.address(args.a1),
+                     count: args.a2, offset: args.a3, write: false)
     }
-    d.register(.pwrite64, .partial("streams only: ESPIPE")) {
+    d.register(.pwrite64, .implemented) { args throws(Errno) in
+      try positioned(fd: args.int(args.a0), buffer: args.address(args.a1),
+                     count: args.a2, offset: args.a3, write: true)
+    }
+    d.register(.preadv, .implemented) { args throws(Errno) in
+      try positionedVector(fd: args.int(args.a0), args.address(args.a1),
+                           args.a2, offset: args.a3, write: false)
+    }
+    d.register(.pwritev, .implemented) { args throws(Errno) in
+      try positionedVector(fd: args.int(args.a0), args.address(args.a1),
+                           args.a2, offset: args.a3, write: true)
+    }
+    d.register(.preadv2, .partial("RWF_* flags refused")) {
       args throws(Errno) in
-      _ = try Process.current.files.get(args.int(args.a0))
-      throw .ESPIPE
+      guard args.a5 == 0 else { throw .EOPNOTSUPP }
+      return try positionedVector(fd: args.int(args.a0), args.address(args.a1),
+                                  args.a2, offset: args.a3, write: false)
+    }
+    d.register(.pwritev2, .partial("RWF_* flags refused")) {
+      args throws(Errno) in
+      guard args.a5 == 0 else { throw .EOPNOTSUPP }
+      return try positionedVector(fd: args.int(args.a0), args.address(args.a1),
+                                  args.a2, offset: args.a3, write: true)
+    }
+    d.register(.getdents64, .implemented) { args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      guard let directory = file as? InodeFile else { throw .ENOTDIR }
+      let bytes = try directory.readDirectory(
+        capacity: Int(min(args.a2, 1 << 20)))
+      try UserMemory.writeBytes(bytes, to: args.address(args.a1))
+      return bytes.count
+    }
+    d.register(.fsync, .implemented) { args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      try file.inode?.sync()
+      return 0
+    }
+    d.register(.fdatasync, .implemented) { args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      try file.inode?.sync()
+      return 0
+    }
+    d.register(.sync, .implemented) { _ throws(Errno) in
+      for (_, fileSystem) in Mounts.all { try? fileSystem.sync() }
+      try? Mounts.root.fileSystem.sync()
+      return 0
+    }
+    d.register(.syncfs, .implemented) { args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      try (file.inode?.fileSystem ?? Mounts.root.fileSystem).sync()
+      return 0
+    }
+    d.register(.ftruncate, .implemented) { args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      let length = Int64(bitPattern: args.a1)
+      guard length >= 0 else { throw .EINVAL }
+      guard let inodeFile = file as? InodeFile, inodeFile.node.isRegular,
+        inodeFile.canWrite
+      else { throw file is InodeFile ? .EINVAL : .EINVAL }
+      try inodeFile.node.truncate(to: UInt64(length))
+      return 0
+    }
+    d.register(.fallocate, .partial("mode 0 (allocate and extend) only")) {
+      args throws(Errno) in
+      let file = try Process.current.files.get(args.int(args.a0))
+      let offset = Int64(bitPattern: args.a2)
+      let length = Int64(bitPattern: args.a3)
+      guard offset >= 0, length > 0 else { throw .EINVAL }
+      guard args.int(args.a1) == 0 else { throw .EOPNOTSUPP }
+      guard let inodeFile = file as? InodeFile, inodeFile.canWrite else {
+        throw .EBADF
+      }
+      guard inodeFile.node.isRegular else { throw .ENODEV }
+      let end = UInt64(offset) + UInt64(length)
+      if end > inodeFile.node.size { try inodeFile.node.truncate(to: end) }
+      return 0
+    }
+    d.register(.closeRange, .implemented) { args throws(Errno) in
+      let first = UInt32(truncatingIfNeeded: args.a0)
+      let last = UInt32(truncatingIfNeeded: args.a1)
+      let flags = UInt32(truncatingIfNeeded: args.a2)
+      let cloexec: UInt32 = 1 << 2
+      let unshare: UInt32 = 1 << 1
+      guard flags & ~(cloexec | unshare) == 0, first <= last else {
+        throw .EINVAL
+      }
+      let files = Process.current.files
+      for fd in files.openDescriptors
+      where UInt32(fd) >= first && UInt32(fd) <= last {
+        if flags & cloexec != 0 {
+          files.setCloseOnExec(fd, true)
+        } else {
+          try? files.close(fd)
+        }
+      }
+      return 0
     }
     d.register(.close, .implemented) { args throws(Errno) in
       try Process.current.files.close(args.int(args.a0))
@@ -67,16 +156,6 @@ enum FileDescriptorSyscalls {
     d.register(.fstat, .implemented) { args throws(Errno) in
       let file = try Process.current.files.get(args.int(args.a0))
       try writeStat(file.status(), to: args.address(args.a1))
-      return 0
-    }
-    d.register(.newfstatat, .partial("descriptors only (AT_EMPTY_PATH)")) {
-      args throws(Errno) in
-      let path = try UserMemory.readString(at: args.address(args.a1))
-      let flags = args.int(args.a3)
-      guard path.isEmpty else { throw .ENOENT }
-      guard flags & 0x1000 != 0 else { throw .ENOENT }  // AT_EMPTY_PATH
-      let file = try Process.current.files.get(args.int(args.a0))
-      try writeStat(file.status(), to: args.address(args.a2))
       return 0
     }
     d.register(.lseek, .implemented) { args throws(Errno) in
@@ -106,16 +185,6 @@ enum FileDescriptorSyscalls {
     d.register(.dup3, .implemented) { args throws(Errno) in
       try dup3(args.int(args.a0), args.int(args.a1),
                flags: args.int(args.a2), sameAllowed: false)
-    }
-    d.register(.readlink, .partial("/proc/self/exe only")) {
-      args throws(Errno) in
-      try readlink(path: args.address(args.a0), buffer: args.address(args.a1),
-                   size: args.a2)
-    }
-    d.register(.readlinkat, .partial("/proc/self/exe only")) {
-      args throws(Errno) in
-      try readlink(path: args.address(args.a1), buffer: args.address(args.a2),
-                   size: args.a3)
     }
   }
 
@@ -206,33 +275,10 @@ enum FileDescriptorSyscalls {
     return result
   }
 
-  static func writeStat(_ s: FileStatus, to address: UserAddress)
+  static func writeStat(_ stat: Stat, to address: UserAddress)
     throws(Errno)
   {
-    // struct stat on x86_64: 144 bytes.
-    var bytes = [UInt8](repeating: 0, count: 144)
-    func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
-      for i in 0..<(T.bitWidth / 8) {
-        bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (i * 8))
-      }
-    }
-    put(s.device, at: 0)
-    put(s.inode, at: 8)
-    put(s.links, at: 16)
-    put(s.mode, at: 24)
-    put(s.uid, at: 28)
-    put(s.gid, at: 32)
-    put(s.rdev, at: 40)
-    put(s.size, at: 48)
-    put(s.blockSize, at: 56)
-    put(s.blocks, at: 64)
-    put(s.accessTime.0, at: 72)
-    put(s.accessTime.1, at: 80)
-    put(s.modifyTime.0, at: 88)
-    put(s.modifyTime.1, at: 96)
-    put(s.changeTime.0, at: 104)
-    put(s.changeTime.1, at: 112)
-    try UserMemory.writeBytes(bytes, to: address)
+    try UserMemory.writeBytes(stat.encoded(), to: address)
   }
 
   static func fcntl(fd: Int32, command: Int32, argument: UInt64)
@@ -283,17 +329,63 @@ enum FileDescriptorSyscalls {
     return Int(new)
   }
 
-  static func readlink(path: UserAddress, buffer: UserAddress, size: UInt64)
+  /// pread64 and pwrite64: at an offset, without moving the file's.
+  static func positioned(fd: Int32, buffer: UserAddress, count: UInt64,
+                         offset: UInt64, write: Bool) throws(Errno) -> Int
+  {
+    let file = try Process.current.files.get(fd)
+    guard Int64(bitPattern: offset) >= 0 else { throw .EINVAL }
+    let size = Int(min(count, UInt64(maximumTransfer)))
+    try UserMemory.checkRange(buffer, size)
+    guard size > 0 else {
+      // A zero-length transfer still checks that the file supports it.
+      if write {
+        _ = try file.write(at: offset, from: UnsafeRawBufferPointer(
+          start: nil, count: 0))
+      } else {
+        _ = try file.read(at: offset, into: UnsafeMutableRawBufferPointer(
+          start: nil, count: 0))
+      }
+      return 0
+    }
+    let chunk = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: min(size, 1 << 20), alignment: 16)
+    defer { chunk.deallocate() }
+    var done = 0
+    while done < size {
+      let want = min(chunk.count, size - done)
+      let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want])
+      let n: Int
+      if write {
+        try UserMemory.copyIn(from: buffer + done, count: want,
+                              into: chunk.baseAddress!)
+        n = try file.write(at: offset + UInt64(done),
+                           from: UnsafeRawBufferPointer(part))
+      } else {
+        n = try file.read(at: offset + UInt64(done), into: part)
+        if n > 0 {
+          try UserMemory.copyOut(to: buffer + done, from: chunk.baseAddress!,
+                                 count: n)
+        }
+      }
+      done += n
+      if n < want { break }
+    }
+    return done
+  }
+
+  static func positionedVector(fd: Int32, _ vector: UserAddress,
+                               _ count: UInt64, offset: UInt64, write: Bool)
     throws(Errno) -> Int
   {
-    let name = try UserMemory.readString(at: path)
-    guard Int64(bitPattern: size) > 0 else { throw .EINVAL }
-    guard name == Array("/proc/self/exe".utf8) else {
-      throw .ENOENT
+    guard Int64(bitPattern: offset) >= 0 else { throw .EINVAL }
+    var total = 0
+    for (base, length) in try iovecs(vector, count) {
+      let n = try positioned(fd: fd, buffer: base, count: length,
+                             offset: offset + UInt64(total), write: write)
+      total += n
+      if n < Int(length) { break }
     }
-    let target = Process.current.executablePath
-    let count = min(target.count, Int(min(size, 4096)))
-    try UserMemory.writeBytes(Array(target[0..<count]), to: buffer)
-    return count
+    return total
   }
 }

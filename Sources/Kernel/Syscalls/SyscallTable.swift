@@ -8,6 +8,7 @@ func registerAllSyscalls() {
   SignalSyscalls.register()
   MemorySyscalls.register()
   FileDescriptorSyscalls.register()
+  PathSyscalls.register()
   TimeSyscalls.register()
   SystemSyscalls.register()
   PipeSyscalls.register()
