@@ -10,6 +10,8 @@
 //   @panic TEXT    the kernel panicked; the report precedes this line
 //   @frame ADDR    one kernel return address of a panic backtrace (hex),
 //                  which the host symbolizes from the kernel ELF
+//   @trace TEXT    one traced system call, strace-style (`villa run
+//                  --trace`): name(arguments) = result
 
 /// One line of the kernel channel, parsed.
 public enum KernelChannelRecord: Equatable, Sendable {
@@ -17,6 +19,7 @@ public enum KernelChannelRecord: Equatable, Sendable {
   case signal(Int32)
   case panic(String)
   case frame(UInt64)
+  case trace(String)
   case log(String)
 
   /// Parses one line (without its newline). Malformed records are kept as
@@ -49,6 +52,9 @@ public enum KernelChannelRecord: Equatable, Sendable {
         self = .frame(address)
         return
       }
+    case "trace":
+      self = .trace(rest)
+      return
     default:
       break
     }
@@ -62,6 +68,7 @@ public enum KernelChannelRecord: Equatable, Sendable {
     case .signal(let signal): return "@signal \(signal)"
     case .panic(let text): return "@panic \(text)"
     case .frame(let address): return "@frame \(String(address, radix: 16))"
+    case .trace(let text): return "@trace \(text)"
     case .log(let text): return text
     }
   }

@@ -44,6 +44,10 @@ public func kernelOptions(for configuration: RunConfiguration) -> [String] {
   if let level = configuration.logLevel {
     options.append("log=\(level.rawValue)")
   }
+  if let names = configuration.traceSyscalls {
+    options.append(names.isEmpty ? "trace" : "trace=" + names.joined(separator: ","))
+  }
+  options += configuration.kernelOptions
   return options
 }
 

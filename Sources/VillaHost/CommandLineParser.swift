@@ -16,6 +16,8 @@ public enum VillaCommand: Equatable, Sendable {
   case help(HelpTopic)
   case version
   case run(RunOptions)
+  /// `villa trace-diff`: the run options, with a program required.
+  case traceDiff(RunOptions)
 }
 
 /// Which help page to show.
@@ -39,6 +41,8 @@ public struct RunOptions: Equatable, Sendable {
   public var hostname = RunConfiguration.defaultHostname
   public var timeout: Duration?
   public var extraQEMUArguments: [String] = []
+  /// nil: no tracing; empty: trace every system call.
+  public var traceSyscalls: [String]?
 
   public init() {}
 }
@@ -54,6 +58,14 @@ public func parseCommandLine(_ arguments: [String])
   switch command {
   case "run":
     return try parseRunArguments(rest)
+  case "trace-diff":
+    guard case .run(let options) = try parseRunArguments(rest) else {
+      return .help(.run)
+    }
+    guard options.program != nil else {
+      throw .usage("trace-diff needs a PROGRAM")
+    }
+    return .traceDiff(options)
   case "help", "-h", "--help":
     guard let topic = rest.first else { return .help(.general) }
     guard command == "help", rest.count == 1 else {
@@ -152,6 +164,13 @@ public func parseRunArguments(_ arguments: [String])
       options.timeout = try parseTimeout(try value())
     case "--qemu-arg":
       options.extraQEMUArguments.append(try value())
+    case "--trace":
+      // "--trace" traces every call; "--trace=open,read" only those.
+      let names = (inline ?? "").split(separator: ",").map(String.init)
+      if inline != nil && names.isEmpty {
+        throw .usage("--trace= needs syscall names, e.g. --trace=open,read")
+      }
+      options.traceSyscalls = names
     default:
       throw .usage("unknown option '\(name)' for 'villa run'")
     }

@@ -19,12 +19,18 @@ public enum VillaHelp {
 
     Usage:
       villa run [OPTIONS] [PROGRAM [ARGS...]]
+      villa trace-diff [OPTIONS] PROGRAM [ARGS...]
       villa help [run]
       villa --version
 
     Commands:
       run       Boot the Villa kernel in QEMU and run PROGRAM as its only
                 process; with no PROGRAM, run a small bundled demo.
+      trace-diff
+                Run PROGRAM under strace on the host and traced in Villa,
+                and show the first system call where the two differ
+                (exit 0 when they agree, 1 when they differ). Takes the
+                run options.
       help      Show this page, or 'villa help run' for the run options.
 
     The program's stdout and stderr arrive on villa's stdout and stderr,
@@ -64,6 +70,8 @@ public enum VillaHelp {
       --log-level LEVEL    Kernel log level: error, warn, info, debug, trace
       --hostname NAME      Host name the program sees (default villa)
       --timeout SECONDS    Stop the VM after SECONDS and exit with 124
+      --trace[=NAMES]      Trace system calls on stderr, strace-style;
+                           NAMES limits it (e.g. --trace=openat,read)
       --qemu-arg ARG       Pass ARG to QEMU as is (repeatable)
       -h, --help           Show this help
 

@@ -63,6 +63,8 @@ public struct KernelChannelTranscript: Equatable, Sendable {
   public private(set) var panicReport: [String] = []
   /// `@frame` addresses, in order.
   public private(set) var frames: [UInt64] = []
+  /// `@trace` lines (traced system calls), in order.
+  public private(set) var trace: [String] = []
 
   public init() {}
 
@@ -104,6 +106,8 @@ public struct KernelChannelTranscript: Equatable, Sendable {
       }
     case .frame(let address):
       frames.append(address)
+    case .trace(let text):
+      trace.append(text)
     }
     return nil
   }

@@ -63,6 +63,11 @@ public struct RunConfiguration: Equatable, Sendable {
   public var standardInput: [UInt8]?
   /// Appended verbatim to QEMU's command line.
   public var extraQEMUArguments: [String]
+  /// System calls to trace (`--trace`): nil for none, empty for all,
+  /// else their names.
+  public var traceSyscalls: [String]? = nil
+  /// Further kernel options, passed as they are (e.g. "list-syscalls").
+  public var kernelOptions: [String] = []
   /// The QEMU binary (a path, or a name searched in PATH).
   public var qemuPath: String
 

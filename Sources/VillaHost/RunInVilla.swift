@@ -232,7 +232,12 @@ public func runInVilla(
   var transcript = KernelChannelTranscript()
   func take(_ lines: [String]) {
     for line in lines {
-      guard let text = transcript.take(line: line) else { continue }
+      let record = KernelChannelRecord(line: line)
+      if case .trace(let text) = record, case .stream(_, let errFD, _) = sink {
+        // Like strace, the trace goes to stderr as it happens.
+        try? POSIX.writeAll(errFD, Array("\(text)\n".utf8))
+      }
+      guard let text = transcript.take(record) else { continue }
       if case .stream(_, _, let logFD?) = sink {
         try? POSIX.writeAll(logFD, Array("kernel: \(text)\n".utf8))
       }

@@ -27,6 +27,8 @@ struct VillaCommandLine {
         printOut(VillaHelp.versionText)
       case .run(let options):
         return try runProgram(options)
+      case .traceDiff(let options):
+        return try traceDiff(options)
       }
       return 0
     } catch {
@@ -74,6 +76,7 @@ struct VillaCommandLine {
       logLevel: options.logLevel, timeout: options.timeout,
       extraQEMUArguments: options.extraQEMUArguments)
     configuration.standardInput = try readRedirectedStandardInput()
+    configuration.traceSyscalls = options.traceSyscalls
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
     // interrupt must stop QEMU too.
@@ -88,6 +91,40 @@ struct VillaCommandLine {
       printError(line)
     }
     return outcome.status
+  }
+
+  /// Runs the program on the host under strace and in Villa with --trace,
+  /// and prints where the two traces first differ (status 1) or that they
+  /// agree (status 0).
+  static func traceDiff(_ options: RunOptions) throws(VillaError) -> Int32 {
+    let kernel = try PackageLayout.locateKernel(
+      explicit: options.kernelPath,
+      environment: getenv("VILLA_KERNEL").map { String(cString: $0) },
+      packageRoot: PackageLayout.findRoot())
+    let program = options.program!
+    let input = try readRedirectedStandardInput()
+    var configuration = RunConfiguration(
+      programPath: program, arguments: options.arguments,
+      environment: options.environment, kernelPath: kernel,
+      memoryMiB: options.memoryMiB, accelerator: options.accelerator,
+      machine: options.machine, hostname: options.hostname,
+      timeout: options.timeout)
+    configuration.standardInput = input
+    configuration.traceSyscalls = []
+    var directory = [CChar](repeating: 0, count: 4096)
+    let resolved = try resolveProgramPath(
+      program, searchPath: getenv("PATH").map { String(cString: $0) },
+      currentDirectory: getcwd(&directory, directory.count) != nil
+        ? String(cString: directory) : "/")
+    let host = try TraceDiff.hostTrace(
+      program: resolved, arguments: options.arguments,
+      environment: options.environment, standardInput: input)
+    let outcome = try runInVilla(configuration, sink: .capture)
+    let villa = outcome.transcript.trace.compactMap { TraceDiff.parse($0) }
+    let (lines, differs) = TraceDiff.report(
+      host: TraceDiff.filtered(host), villa: TraceDiff.filtered(villa))
+    for line in lines { printOut(line) }
+    return differs ? 1 : 0
   }
 
   static func printOut(_ text: String) {

@@ -117,6 +117,8 @@ private func applyOptions(_ options: [[UInt8]]) {
       let level = LogLevel(name: String(text.dropFirst(4)))
     {
       Logger.threshold = level
+    } else if text == "trace" || text.hasPrefix("trace=") {
+      SyscallTrace.configure(text)
     } else if text == "list-syscalls" {
       // Handled once the options are applied.
     } else if text == "test-panic" {

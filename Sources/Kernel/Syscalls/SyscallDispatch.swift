@@ -69,6 +69,20 @@ enum SyscallDispatcher {
   static func dispatch(_ frame: UnsafeMutablePointer<TrapFrame>) {
     let arguments = SyscallArguments(frame: frame)
     let number = arguments.number
+    let tracing = SyscallTrace.shouldTrace(number)
+    var inputs: [String] = []
+    if tracing {
+      inputs = SyscallTrace.capture(number: number, arguments: arguments)
+      if number == SyscallNumber.exitGroup.rawValue ||
+        number == SyscallNumber.exit.rawValue
+      {
+        // These never return; show them before they end the thread.
+        let line = SyscallTrace.line(number: number, arguments: arguments,
+                                     inputs: inputs, result: 0)
+        KernelChannel.writeLine("@trace "
+          + String(line.dropLast(1)) + "?")
+      }
+    }
     var result: Int
     if number >= 0 && number < table.count, let entry = table[number] {
       callCounts[number] += 1
@@ -80,6 +94,11 @@ enum SyscallDispatcher {
     } else {
       result = Errno.ENOSYS.syscallResult
       reportMissing(number)
+    }
+    if tracing {
+      KernelChannel.writeLine("@trace " + SyscallTrace.line(
+        number: number, arguments: arguments, inputs: inputs,
+        result: result))
     }
     frame.pointee.rax = UInt64(bitPattern: Int64(result))
   }
