@@ -171,6 +171,24 @@ final class AddressSpace {
     regions.contains { $0.start < end && $0.end > start }
   }
 
+  /// Moves the pages of [from, from + oldLength) to `to`, keeping their
+  /// frames, makes [to, to + newLength) one region, and unmaps the old
+  /// range (mremap).
+  func move(from: UInt64, oldLength: UInt64, to: UInt64, newLength: UInt64,
+            protection: Protection, kind: Region.Kind)
+  {
+    map(start: to, end: to + newLength, protection: protection, kind: kind)
+    var offset: UInt64 = 0
+    while offset < min(oldLength, newLength) {
+      if let frame = pageTable.unmap(from + offset) {
+        _ = pageTable.map(to + offset, to: frame,
+                          flags: protection.pageFlags)
+      }
+      offset += AddressSpace.pageSize
+    }
+    unmap(start: from, end: from + oldLength)
+  }
+
   /// Drops the backing of [start, end) but keeps the regions, so the
   /// pages read back as zeroes (madvise MADV_DONTNEED).
   func discardPages(start: UInt64, end: UInt64) {

@@ -32,6 +32,10 @@ final class Process {
   var executablePath: [UInt8] = []
   var hostname: [UInt8] = Array("villa".utf8)
   var umask: UInt32 = 0o022
+  /// sched_setscheduler and setpriority values, recorded and reported.
+  var schedulingPolicy: Int32 = 0
+  var schedulingPriority: Int32 = 0
+  var nice: Int32 = 0
   var workingDirectory: Inode
   /// argv and envp as the program was started, for /proc/self.
   var arguments: [[UInt8]] = []

@@ -187,6 +187,7 @@ enum Scheduler {
 
   private static func wakeSleepers() {
     let now = Clock.monotonicNanoseconds()
+    KernelTimers.fireDue(now: now)
     for thread in threads where thread.state == .blocked {
       if let deadline = thread.wakeDeadline, deadline <= now {
         thread.wakeDeadline = nil
@@ -198,7 +199,7 @@ enum Scheduler {
   /// Arms the one-shot timer for the nearest sleeper's deadline and, when
   /// slicing and other threads could run, the end of the current slice.
   private static func armTimer(now: UInt64, slicing: Bool) {
-    var nearest = UInt64.max
+    var nearest = KernelTimers.nearestDeadline ?? UInt64.max
     for thread in threads {
       if let deadline = thread.wakeDeadline { nearest = min(nearest, deadline) }
     }

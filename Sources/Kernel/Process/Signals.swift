@@ -41,11 +41,15 @@ struct SignalInfo {
   /// si_addr for faults.
   var address: UInt64 = 0
   var isFault = false
+  /// si_timerid and si_value for POSIX timer signals.
+  var timerID: Int32? = nil
+  var timerValue: UInt64 = 0
 
   static let codeUser: Int32 = 0          // SI_USER: kill(2)
   static let codeKernel: Int32 = 0x80     // SI_KERNEL
   static let codeQueue: Int32 = -1        // SI_QUEUE
   static let codeTkill: Int32 = -6        // SI_TKILL: tgkill(2)
+  static let codeTimer: Int32 = -2        // SI_TIMER: POSIX timers
 
   func encoded() -> [UInt8] {
     var bytes = [UInt8](repeating: 0, count: 128)
@@ -53,6 +57,10 @@ struct SignalInfo {
     bytes.store(code, at: 8)
     if isFault {
       bytes.store(address, at: 16)
+    } else if let timerID {
+      // _timer: si_tid, si_overrun, si_sigval.
+      bytes.store(timerID, at: 16)
+      bytes.store(timerValue, at: 24)
     } else {
       bytes.store(senderPID, at: 16)
       bytes.store(senderUID, at: 20)

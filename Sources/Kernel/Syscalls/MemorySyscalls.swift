@@ -14,7 +14,7 @@ enum MemorySyscalls {
     d.register(.brk, .implemented) { args throws(Errno) in
       Int(Process.current.addressSpace.moveBreak(to: args.a0))
     }
-    d.register(.mmap, .partial("anonymous private mappings only")) {
+    d.register(.mmap, .partial("anonymous mappings only")) {
       args throws(Errno) in
       try mmap(address: args.a0, length: args.a1, protection: args.a2,
                flags: UInt32(truncatingIfNeeded: args.a3),
@@ -32,6 +32,37 @@ enum MemorySyscalls {
         start: start, end: end, protection: Protection(linux: args.a2))
       return 0
     }
+    d.register(.mremap, .implemented) { args throws(Errno) in
+      try mremap(address: args.a0, oldLength: args.a1, newLength: args.a2,
+                 flags: UInt32(truncatingIfNeeded: args.a3),
+                 newAddress: args.a4)
+    }
+    d.register(.mincore, .implemented) { args throws(Errno) in
+      let (start, end) = try pageRange(args.a0, args.a1)
+      let space = Process.current.addressSpace
+      guard space.isFullyMapped(start: start, end: end) else {
+        throw .ENOMEM
+      }
+      var vector: [UInt8] = []
+      var page = start
+      while page < end {
+        vector.append(space.pageTable.lookup(page) != nil ? 1 : 0)
+        page += MemorySyscalls.page
+      }
+      try UserMemory.writeBytes(vector, to: args.address(args.a2))
+      return 0
+    }
+    d.register(.msync, .implemented) { args throws(Errno) in
+      let flags = args.a2
+      // MS_ASYNC 1, MS_INVALIDATE 2, MS_SYNC 4; ASYNC and SYNC exclude.
+      guard flags & ~UInt64(7) == 0, flags & 5 != 5 else { throw .EINVAL }
+      guard args.a0 % page == 0 else { throw .EINVAL }
+      let end = alignUp(args.a0 &+ args.a1, page)
+      guard Process.current.addressSpace.isFullyMapped(
+        start: args.a0, end: end) else { throw .ENOMEM }
+      // Anonymous memory has no file to write back to.
+      return 0
+    }
     d.register(.madvise, .partial("advice other than DONTNEED is accepted "
       + "and ignored, as Linux may")) { args throws(Errno) in
       let (start, end) = try pageRange(args.a0, args.a1)
@@ -45,6 +76,68 @@ enum MemorySyscalls {
       }
       return 0
     }
+  }
+
+  /// mremap(2): grow or shrink in place, or move (MREMAP_MAYMOVE, and
+  /// MREMAP_FIXED to a given address). Moving keeps the backing frames.
+  static func mremap(address: UInt64, oldLength: UInt64, newLength: UInt64,
+                     flags: UInt32, newAddress: UInt64) throws(Errno) -> Int
+  {
+    let mayMove: UInt32 = 1
+    let fixed: UInt32 = 2
+    let dontUnmap: UInt32 = 4
+    guard flags & ~(mayMove | fixed | dontUnmap) == 0,
+      flags & fixed == 0 || flags & mayMove != 0,
+      address % page == 0, newLength > 0
+    else { throw .EINVAL }
+    guard flags & dontUnmap == 0 else {
+      log.warn("mremap: MREMAP_DONTUNMAP is not supported")
+      throw .EINVAL
+    }
+    let oldSize = alignUp(oldLength, page)
+    let newSize = alignUp(newLength, page)
+    guard newSize >= newLength, oldSize > 0 else { throw .EINVAL }
+    let space = Process.current.addressSpace
+    guard let region = space.region(containing: address),
+      space.isFullyMapped(start: address, end: address + oldSize)
+    else { throw .EFAULT }
+
+    if flags & fixed == 0 {
+      if newSize <= oldSize {
+        space.unmap(start: address + newSize, end: address + oldSize)
+        return Int(address)
+      }
+      let growEnd = address + newSize
+      if growEnd <= AddressSpace.mmapTop &&
+        !space.overlaps(start: address + oldSize, end: growEnd)
+      {
+        space.map(start: address + oldSize, end: growEnd,
+                  protection: region.protection, kind: region.kind)
+        return Int(address)
+      }
+      guard flags & mayMove != 0 else { throw .ENOMEM }
+    }
+    var target: UInt64
+    if flags & fixed != 0 {
+      guard newAddress % page == 0 else { throw .EINVAL }
+      let targetEnd = newAddress &+ newSize
+      guard targetEnd > newAddress, targetEnd <= AddressSpace.mmapTop
+      else { throw .EINVAL }
+      // The ranges may not overlap.
+      guard targetEnd <= address || newAddress >= address + oldSize else {
+        throw .EINVAL
+      }
+      target = newAddress
+    } else {
+      guard let found = space.findFree(length: newSize) else {
+        throw .ENOMEM
+      }
+      target = found
+    }
+    space.move(from: address, oldLength: oldSize, to: target,
+               newLength: newSize, protection: region.protection,
+               kind: region.kind)
+    return Int(target)
   }
 
   /// Checks a page-aligned address and rounds the length up to pages.
@@ -75,11 +168,8 @@ enum MemorySyscalls {
       // TODO(files): file-backed mappings arrive with the VFS.
       throw .ENODEV
     }
-    guard mapType == 0x02 else {
-      // TODO(memory): MAP_SHARED anonymous memory (needs fork to matter).
-      log.warn("mmap: MAP_SHARED is not supported")
-      throw .EINVAL
-    }
+    // MAP_SHARED and MAP_PRIVATE anonymous memory behave alike in a
+    // process that cannot fork: no other process could see the pages.
     let size = alignUp(length, page)
     guard size >= length, size < AddressSpace.userLimit else {
       throw .ENOMEM

@@ -49,6 +49,120 @@ enum ProcessSyscalls {
       args throws(Errno) in
       try prctl(option: args.int(args.a0), argument: args.address(args.a1))
     }
+    d.register(.wait4, .implemented) { _ throws(Errno) in
+      // The program can start no child (no fork), so it has none to wait
+      // for: exactly what Linux answers a childless process.
+      throw .ECHILD
+    }
+    d.register(.waitid, .implemented) { _ throws(Errno) in throw .ECHILD }
+    d.register(.getcpu, .implemented) { args throws(Errno) in
+      if !args.address(args.a0).isNull {
+        try UserMemory.write(UInt32(0), to: args.address(args.a0))
+      }
+      if !args.address(args.a1).isNull {
+        try UserMemory.write(UInt32(0), to: args.address(args.a1))
+      }
+      return 0
+    }
+    d.register(.schedSetaffinity, .implemented) { args throws(Errno) in
+      guard args.a1 > 0 else { throw .EINVAL }
+      let mask = try UserMemory.readBytes(at: args.address(args.a2),
+                                          count: Int(min(args.a1, 1024)))
+      // There is one CPU; a mask without it is invalid.
+      guard mask[0] & 1 != 0 else { throw .EINVAL }
+      return 0
+    }
+    d.register(.schedGetscheduler, .implemented) { args throws(Errno) in
+      guard args.int(args.a0) >= 0 else { throw .EINVAL }
+      _ = try target(args.int(args.a0))
+      return Int(Process.current.schedulingPolicy)
+    }
+    d.register(.schedSetscheduler, .partial("policies recorded; all threads "
+      + "share the round-robin scheduler")) { args throws(Errno) in
+      let policy = args.int(args.a1)
+      guard args.int(args.a0) >= 0 else { throw .EINVAL }
+      _ = try target(args.int(args.a0))
+      let priority = try UserMemory.read(Int32.self, at: args.address(args.a2))
+      switch policy & ~0x4000_0000 {  // SCHED_RESET_ON_FORK
+      case 0, 3, 5: guard priority == 0 else { throw .EINVAL }
+      case 1, 2: guard priority >= 1 && priority <= 99 else { throw .EINVAL }
+      default: throw .EINVAL
+      }
+      Process.current.schedulingPolicy = policy & ~0x4000_0000
+      Process.current.schedulingPriority = priority
+      return 0
+    }
+    d.register(.schedGetparam, .implemented) { args throws(Errno) in
+      guard args.int(args.a0) >= 0 else { throw .EINVAL }
+      _ = try target(args.int(args.a0))
+      try UserMemory.write(Process.current.schedulingPriority,
+                           to: args.address(args.a1))
+      return 0
+    }
+    d.register(.schedSetparam, .implemented) { args throws(Errno) in
+      guard args.int(args.a0) >= 0 else { throw .EINVAL }
+      _ = try target(args.int(args.a0))
+      let priority = try UserMemory.read(Int32.self, at: args.address(args.a1))
+      let realtime = [1, 2].contains(Process.current.schedulingPolicy)
+      guard realtime ? (1...99).contains(priority) : priority == 0 else {
+        throw .EINVAL
+      }
+      Process.current.schedulingPriority = priority
+      return 0
+    }
+    d.register(.schedGetPriorityMax, .implemented) { args throws(Errno) in
+      switch args.int(args.a0) {
+      case 1, 2: return 99
+      case 0, 3, 5, 6: return 0
+      default: throw .EINVAL
+      }
+    }
+    d.register(.schedGetPriorityMin, .implemented) { args throws(Errno) in
+      switch args.int(args.a0) {
+      case 1, 2: return 1
+      case 0, 3, 5, 6: return 0
+      default: throw .EINVAL
+      }
+    }
+    d.register(.getpriority, .implemented) { args throws(Errno) in
+      try checkPriorityTarget(which: args.int(args.a0), who: args.int(args.a1))
+      // The raw syscall returns 20 - nice, so the result is never negative.
+      return Int(20 - Process.current.nice)
+    }
+    d.register(.setpriority, .partial("recorded; does not change scheduling"))
+    { args throws(Errno) in
+      try checkPriorityTarget(which: args.int(args.a0), who: args.int(args.a1))
+      Process.current.nice = min(19, max(-20, args.int(args.a2)))
+      return 0
+    }
+    d.register(.sysinfo, .implemented) { args throws(Errno) in
+      try sysinfo(to: args.address(args.a0))
+      return 0
+    }
+    d.register(.getrusage, .partial("system time is counted as user time"))
+    { args throws(Errno) in
+      let who = args.int(args.a0)
+      guard who == 0 || who == -1 || who == 1 else { throw .EINVAL }
+      // struct rusage: utime, stime (timevals), then 14 longs.
+      var bytes = [UInt8](repeating: 0, count: 144)
+      if who != -1 {
+        let cpu = try TimeSyscalls.read(clock: 2)
+        bytes.store(Int64(cpu / 1_000_000_000), at: 0)
+        bytes.store(Int64(cpu % 1_000_000_000 / 1000), at: 8)
+        bytes.store(Int64(FrameAllocator.peakUsedFrames * 4), at: 32)
+      }
+      try UserMemory.writeBytes(bytes, to: args.address(args.a1))
+      return 0
+    }
+    d.register(.times, .partial("system time is counted as user time")) {
+      args throws(Errno) in
+      let ticks = Int64(try TimeSyscalls.read(clock: 2) / 10_000_000)
+      if !args.address(args.a0).isNull {
+        try UserMemory.write((ticks, Int64(0), Int64(0), Int64(0)),
+                             to: args.address(args.a0))
+      }
+      return Int(Clock.monotonicNanoseconds() / 10_000_000)
+    }
     d.register(.schedYield, .implemented) { _ throws(Errno) in
       Scheduler.yield()
       return 0
@@ -119,6 +233,39 @@ enum ProcessSyscalls {
       log.warn("prctl option \(option) is not supported")
       throw .EINVAL
     }
+  }
+
+  /// The process a pid argument names: 0 or our own pid (or a thread id).
+  static func target(_ pid: Int32) throws(Errno) -> Process {
+    let process = Process.current
+    guard pid == 0 || pid == process.pid ||
+      process.threads.contains(where: { $0.tid == pid && $0.state != .exited })
+    else { throw .ESRCH }
+    return process
+  }
+
+  /// getpriority/setpriority: PRIO_PROCESS 0, PRIO_PGRP 1, PRIO_USER 2.
+  static func checkPriorityTarget(which: Int32, who: Int32) throws(Errno) {
+    switch which {
+    case 0: _ = try target(who)
+    case 1: guard who == 0 || who == Process.current.pid else { throw .ESRCH }
+    case 2: guard who == 0 else { throw .ESRCH }
+    default: throw .EINVAL
+    }
+  }
+
+  /// struct sysinfo: uptime, loads[3], totalram, freeram, sharedram,
+  /// bufferram, totalswap, freeswap (longs), procs (u16, padded),
+  /// totalhigh, freehigh (longs), mem_unit (u32): 112 bytes.
+  static func sysinfo(to address: UserAddress) throws(Errno) {
+    var bytes = [UInt8](repeating: 0, count: 112)
+    bytes.store(Int64(Clock.monotonicNanoseconds() / 1_000_000_000), at: 0)
+    bytes.store(FrameAllocator.totalFrames * 4096, at: 32)
+    bytes.store((FrameAllocator.totalFrames - FrameAllocator.usedFrames)
+      * 4096, at: 40)
+    bytes.store(UInt16(Process.current.liveThreads), at: 80)
+    bytes.store(UInt32(1), at: 104)
+    try UserMemory.writeBytes(bytes, to: address)
   }
 
   /// One CPU: the mask has bit 0 set. The result is the size of the

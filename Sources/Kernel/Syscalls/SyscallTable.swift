@@ -13,4 +13,5 @@ func registerAllSyscalls() {
   SystemSyscalls.register()
   PipeSyscalls.register()
   PollSyscalls.register()
+  TimerSyscalls.register()
 }
