@@ -87,8 +87,10 @@ public struct QEMULaunch: Equatable, Sendable {
   public var machineOption: String {
     switch machine {
     // No option ROMs: microvm then loads the PVH kernel itself, which is
-    // what makes it boot in tens of milliseconds.
-    case .microvm: return "microvm,x-option-roms=off,rtc=on"
+    // what makes it boot in tens of milliseconds. Without ACPI it has one
+    // IOAPIC and wires virtio-mmio slot N to interrupt 5 + N, which is
+    // what the kernel's virtio-mmio probe expects.
+    case .microvm: return "microvm,x-option-roms=off,rtc=on,acpi=off"
     case .q35: return "q35"
     }
   }
@@ -99,6 +101,8 @@ public struct QEMULaunch: Equatable, Sendable {
       "-M", machineOption,
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       "-m", "\(memoryMiB)M",
+      // Modern (version 2) virtio-mmio, which the kernel drives.
+      "-global", "virtio-mmio.force-legacy=false",
     ]
     switch accelerator {
     case .tcg: result += ["-accel", "tcg", "-cpu", "max"]

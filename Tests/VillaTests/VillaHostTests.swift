@@ -239,7 +239,7 @@ final class VillaHostTests: XCTestCase {
   func testMicrovmCommandLine() {
     let arguments = launch(.microvm, .tcg).arguments
     XCTAssertEqual(values(of: "-M", in: arguments),
-                   ["microvm,x-option-roms=off,rtc=on"])
+                   ["microvm,x-option-roms=off,rtc=on,acpi=off"])
     XCTAssertEqual(values(of: "-m", in: arguments), ["512M"])
     XCTAssertEqual(values(of: "-accel", in: arguments), ["tcg"])
     XCTAssertEqual(values(of: "-cpu", in: arguments), ["max"])

@@ -18,6 +18,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
     panic("no PVH start info: boot this kernel with qemu -kernel")
   }
   bringUpFrameAllocator(startInfo)
+  log.debug("command line: \(String(decoding: startInfo.commandLine, as: UTF8.self))")
   // The final GDT must be live before the kernel page tables drop the
   // boot identity map, where the boot GDT lives.
   Descriptors.initialize()
@@ -41,6 +42,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   }
   let launch = ProgramLoader.readLaunch(bundle)
   applyOptions(launch.options)
+  Devices.probe()
   if launch.options.contains(Array("list-syscalls".utf8)) {
     listSyscalls()
   }

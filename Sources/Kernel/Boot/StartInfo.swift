@@ -17,6 +17,8 @@ struct StartInfo {
   var usableMemory: [MemoryRegion] = []
   var reservedMemory: [MemoryRegion] = []
   var module: MemoryRegion?
+  /// The command line QEMU passed (-append, plus what the machine adds).
+  var commandLine: [UInt8] = []
   /// The physical range of the structure and its tables, kept out of the
   /// frame allocator until boot has read them.
   var ownRange: MemoryRegion
@@ -31,7 +33,18 @@ struct StartInfo {
     let version = base.load(fromByteOffset: 4, as: UInt32.self)
     let moduleCount = base.load(fromByteOffset: 12, as: UInt32.self)
     let moduleList = base.load(fromByteOffset: 16, as: UInt64.self)
+    let commandLineAddress = base.load(fromByteOffset: 24, as: UInt64.self)
     ownRange = MemoryRegion(start: physical, length: 64)
+    if commandLineAddress != 0 {
+      let text = DirectMap.pointer(commandLineAddress)
+      var i = 0
+      while i < 4096 {
+        let byte = text.load(fromByteOffset: i, as: UInt8.self)
+        if byte == 0 { break }
+        commandLine.append(byte)
+        i += 1
+      }
+    }
 
     if moduleCount > 0 && moduleList != 0 {
       // Module entry: paddr u64, size u64, cmdline_paddr u64, reserved u64.

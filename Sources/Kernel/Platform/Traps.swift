@@ -74,6 +74,7 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
     return
   }
   if vector == UInt64(LocalAPIC.spuriousVector) { return }
+  if IOAPIC.dispatch(vector: vector) { return }
   if vector >= 32 {
     log.warn("unexpected interrupt \(vector)")
     LocalAPIC.endOfInterrupt()

@@ -1,0 +1,38 @@
+// The devices Villa found at boot, by kind. Drivers are started here in
+// a fixed order; the filesystem and network layers ask for what they
+// need.
+
+private let log = Logger("devices")
+
+enum Devices {
+  private(set) static var disks: [VirtioBlockDevice] = []
+
+  static func probe() {
+    for device in VirtioMMIODevice.probe() {
+      switch VirtioMMIODevice.DeviceID(rawValue: device.deviceID) {
+      case .block:
+        if let disk = VirtioBlockDevice(transport: device) {
+          disks.append(disk)
+          if log.isEnabled(.debug) { sample(disk) }
+        }
+      default:
+        log.info("virtio device \(device.deviceID) has no driver")
+      }
+    }
+  }
+}
+
+/// Reads the first sector, for the debug log: proves the request path.
+private func sample(_ disk: VirtioBlockDevice) {
+  let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 512,
+                                                      alignment: 16)
+  defer { buffer.deallocate() }
+  do throws(VirtioBlockDevice.Failure) {
+    try disk.transfer(sector: 0, buffer: buffer, write: false)
+    var text = ""
+    for i in 0..<8 { text += String(buffer[i], radix: 16) + " " }
+    log.debug("first bytes: \(text)")
+  } catch {
+    log.error("reading sector 0 failed")
+  }
+}
