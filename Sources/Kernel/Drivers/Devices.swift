@@ -6,6 +6,7 @@ private let log = Logger("devices")
 
 enum Devices {
   private(set) static var disks: [VirtioBlockDevice] = []
+  private(set) static var networks: [VirtioNetworkDevice] = []
 
   static func probe() {
     for device in VirtioMMIODevice.probe() {
@@ -14,6 +15,10 @@ enum Devices {
         if let disk = VirtioBlockDevice(transport: device) {
           disks.append(disk)
           if log.isEnabled(.debug) { sample(disk) }
+        }
+      case .network:
+        if let network = VirtioNetworkDevice(transport: device) {
+          networks.append(network)
         }
       default:
         log.info("virtio device \(device.deviceID) has no driver")

@@ -1,0 +1,25 @@
+/*
+ * fault-illegal: an undefined instruction (ud2) gives SIGILL.
+ * The fault must end the program with signal 4 (status 132), on
+ * the host and in Villa alike, after the transcript is out, and the
+ * kernel must not panic. Core dumps are turned off first so that the
+ * host run leaves no core file behind.
+ *
+ * expect-signal: 4
+ */
+#include "check.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+int main(void)
+{
+    SECTION("before the fault");
+    struct rlimit none = {0, 0};
+    CHECK_RET("turn core dumps off", setrlimit(RLIMIT_CORE, &none), 0);
+    check_finish();
+    __asm__ volatile("ud2");
+    say("FAIL - still running after the fault\n");
+    return 1;
+}
