@@ -14,6 +14,9 @@ tables="$swift_bin/../lib/swift/embedded/x86_64-unknown-linux-gnu"
   echo "build-kernel: no libswiftUnicodeDataTables.a under $tables" >&2
   exit 1
 }
-VILLA_KERNEL_BUILD=1 swift build --triple x86_64-unknown-none-elf --traits Kernel \
+# A scratch folder of its own: the host build's .build stays locked while
+# `swift test` runs, and the tests build the kernel.
+VILLA_KERNEL_BUILD=1 swift build --scratch-path .build-kernel \
+  --triple x86_64-unknown-none-elf --traits Kernel \
   --product villa-kernel -c release -Xlinker "-L$tables" "$@" >&2
-echo "$PWD/.build/x86_64-unknown-none-elf/release/villa-kernel"
+echo "$PWD/.build-kernel/x86_64-unknown-none-elf/release/villa-kernel"

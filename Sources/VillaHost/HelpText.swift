@@ -64,7 +64,7 @@ public enum VillaHelp {
                            host with VT-x/AMD-V and a usable /dev/kvm)
       --machine TYPE       microvm (default, boots fastest) or q35
       --kernel PATH        Kernel ELF to boot (default $VILLA_KERNEL, else
-                           .build/x86_64-unknown-none-elf/release/villa-kernel
+                           .build-kernel/x86_64-unknown-none-elf/release/villa-kernel
                            in the package)
       --kernel-log         Show the kernel's log on stderr ("kernel: ...")
       --log-level LEVEL    Kernel log level: error, warn, info, debug, trace

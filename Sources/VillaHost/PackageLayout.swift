@@ -13,7 +13,7 @@ import Glibc
 public enum PackageLayout {
   /// The kernel ELF, relative to the package root.
   public static let kernelRelativePath =
-    ".build/x86_64-unknown-none-elf/release/villa-kernel"
+    ".build-kernel/x86_64-unknown-none-elf/release/villa-kernel"
   /// The demo program's source and its build, relative to the root.
   public static let demoSourceRelativePath = "tools/demo/villa-demo.c"
   public static let demoBinaryRelativePath = ".build/villa-demo"

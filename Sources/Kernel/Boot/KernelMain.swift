@@ -65,9 +65,9 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   }
   let files = process.files
   // stdin, stdout and stderr.
-  _ = files.install(BundledInput(bytes: launch.standardInput))
-  _ = files.install(SerialStream(port: .programStdout, inode: 4))
-  _ = files.install(SerialStream(port: .programStderr, inode: 5))
+  _ = try? files.install(BundledInput(bytes: launch.standardInput))
+  _ = try? files.install(SerialStream(port: .programStdout, inode: 4))
+  _ = try? files.install(SerialStream(port: .programStderr, inode: 5))
   Process.install(process)
   for thread in process.threads { Scheduler.add(thread) }
   log.info("boot done in \(Clock.monotonicNanoseconds() / 1000) us; "

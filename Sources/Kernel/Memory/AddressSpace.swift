@@ -50,6 +50,8 @@ struct Region {
   var end: UInt64
   var protection: Protection
   var kind: Kind
+  /// MAP_SHARED: madvise(MADV_DONTNEED) keeps the contents.
+  var shared = false
 }
 
 final class AddressSpace {
@@ -88,11 +90,11 @@ final class AddressSpace {
 
   /// Adds a region over [start, end), replacing whatever was there.
   func map(start: UInt64, end: UInt64, protection: Protection,
-           kind: Region.Kind)
+           kind: Region.Kind, shared: Bool = false)
   {
     unmap(start: start, end: end)
     let region = Region(start: start, end: end, protection: protection,
-                        kind: kind)
+                        kind: kind, shared: shared)
     let index = regions.firstIndex { $0.start > start } ?? regions.count
     regions.insert(region, at: index)
   }
@@ -192,7 +194,29 @@ final class AddressSpace {
   /// Drops the backing of [start, end) but keeps the regions, so the
   /// pages read back as zeroes (madvise MADV_DONTNEED).
   func discardPages(start: UInt64, end: UInt64) {
-    releasePages(start: start, end: end)
+    for region in regions where !region.shared &&
+      region.end > start && region.start < end
+    {
+      releasePages(start: max(start, region.start),
+                   end: min(end, region.end))
+    }
+  }
+
+  /// Copies a file's bytes from `offset` into [start, start + size),
+  /// backing the pages (a private file mapping).
+  func fill(start: UInt64, size: UInt64, from inode: Inode, offset: UInt64)
+    throws(Errno)
+  {
+    var done: UInt64 = 0
+    while done < size {
+      guard offset + done < inode.size else { break }
+      guard let page = kernelPointer(toPage: start + done) else {
+        throw .ENOMEM
+      }
+      _ = try inode.read(at: offset + done, into: UnsafeMutableRawBufferPointer(
+        start: page, count: Int(AddressSpace.pageSize)))
+      done += AddressSpace.pageSize
+    }
   }
 
   /// The lowest address mmap may hand out (Linux's mmap_min_addr).

@@ -214,8 +214,10 @@ enum FrameAllocator {
   }
 }
 
+/// Rounds up to a power-of-two alignment; wraps to 0 past the top of the
+/// address space, which callers treat as out of range.
 func alignUp(_ value: UInt64, _ alignment: UInt64) -> UInt64 {
-  (value + alignment - 1) & ~(alignment - 1)
+  (value &+ alignment &- 1) & ~(alignment - 1)
 }
 
 func alignDown(_ value: UInt64, _ alignment: UInt64) -> UInt64 {

@@ -101,6 +101,38 @@ enum UserMemory {
     guard status == 0 else { throw .EFAULT }
   }
 
+  /// Throws EFAULT unless every page of the range can be written, without
+  /// changing it: each page's first byte in range is read and written
+  /// back. Reads use this before consuming data they could not deliver.
+  static func checkWritable(_ destination: UserAddress, _ count: Int)
+    throws(Errno)
+  {
+    guard count > 0 else { return }
+    try checkRange(destination, count)
+    var cursor = destination.raw
+    let end = destination.raw + UInt64(count)
+    while cursor < end {
+      let byte = try read(UInt8.self, at: UserAddress(cursor))
+      try write(byte, to: UserAddress(cursor))
+      cursor = (cursor & ~UInt64(4095)) + 4096
+    }
+  }
+
+  /// How many bytes from `source` can be read before an unmapped page,
+  /// up to `count` (a write(2) of a partly mapped buffer writes that
+  /// much, as Linux does).
+  static func readablePrefix(_ source: UserAddress, _ count: Int) -> Int {
+    var cursor = source.raw
+    let end = source.raw &+ UInt64(count)
+    while cursor < end {
+      if (try? read(UInt8.self, at: UserAddress(cursor))) == nil {
+        return Int(cursor - source.raw)
+      }
+      cursor = (cursor & ~UInt64(4095)) + 4096
+    }
+    return count
+  }
+
   static func zero(at destination: UserAddress, count: Int) throws(Errno) {
     guard count > 0 else { return }
     try checkRange(destination, count)

@@ -127,7 +127,10 @@ final class BundledInput: OpenFile {
     statusFlags = OpenFlags.rdonly.rawValue
   }
 
-  override func pollEvents() -> UInt32 { PollEvents.input }
+  /// Like a pipe whose writer has gone: readable, and hung up.
+  override func pollEvents() -> UInt32 {
+    PollEvents.input | PollEvents.hangUp
+  }
 
   override func read(into buffer: UnsafeMutableRawBufferPointer,
                      mayBlock: Bool) throws(Errno) -> Int
@@ -159,10 +162,17 @@ final class FileTable {
     return file
   }
 
-  /// Installs at the lowest free descriptor at or above `minimum`.
-  func install(_ file: OpenFile, minimum: Int32 = 0) -> Int32 {
+  /// RLIMIT_NOFILE's soft limit: descriptors must stay below it.
+  static var descriptorLimit: UInt64 {
+    Process.currentOrNil?.limits[7].0 ?? 1024
+  }
+
+  /// Installs at the lowest free descriptor at or above `minimum`; EMFILE
+  /// when that would reach RLIMIT_NOFILE.
+  func install(_ file: OpenFile, minimum: Int32 = 0) throws(Errno) -> Int32 {
     var fd = Int(minimum)
     while fd < entries.count && entries[fd] != nil { fd += 1 }
+    guard UInt64(fd) < FileTable.descriptorLimit else { throw .EMFILE }
     while entries.count <= fd {
       entries.append(nil)
       closeOnExec.append(false)

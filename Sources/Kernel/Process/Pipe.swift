@@ -6,30 +6,48 @@
 import LinuxABI
 
 final class Pipe {
-  static let capacity = 65536
+  static let defaultCapacity = 65536
+  /// /proc/sys/fs/pipe-max-size's default.
+  static let maximumCapacity = 1 << 20
   static let atomicSize = 4096   // PIPE_BUF
 
-  private var buffer = [UInt8](repeating: 0, count: Pipe.capacity)
+  private var buffer = [UInt8](repeating: 0, count: Pipe.defaultCapacity)
   private var head = 0
   private(set) var count = 0
   var readers = 0
   var writers = 0
 
-  var space: Int { Pipe.capacity - count }
+  var capacity: Int { buffer.count }
+  var space: Int { capacity - count }
 
   func take(into destination: UnsafeMutableRawBufferPointer) -> Int {
     let n = min(destination.count, count)
-    for i in 0..<n { destination[i] = buffer[(head + i) % Pipe.capacity] }
-    head = (head + n) % Pipe.capacity
+    for i in 0..<n { destination[i] = buffer[(head + i) % capacity] }
+    head = (head + n) % capacity
     count -= n
     return n
   }
 
   func put(_ source: UnsafeRawBufferPointer) -> Int {
     let n = min(source.count, space)
-    for i in 0..<n { buffer[(head + count + i) % Pipe.capacity] = source[i] }
+    for i in 0..<n { buffer[(head + count + i) % capacity] = source[i] }
     count += n
     return n
+  }
+
+  /// F_SETPIPE_SZ: a power-of-two number of pages, at least one, and not
+  /// below what the pipe holds now (EBUSY).
+  func resize(to requested: Int) throws(Errno) -> Int {
+    guard requested >= 0 else { throw .EINVAL }
+    guard requested <= Pipe.maximumCapacity else { throw .EPERM }
+    var size = 4096
+    while size < requested { size *= 2 }
+    guard size >= count else { throw .EBUSY }
+    var contents = [UInt8](repeating: 0, count: size)
+    for i in 0..<count { contents[i] = buffer[(head + i) % capacity] }
+    buffer = contents
+    head = 0
+    return size
   }
 }
 

@@ -176,7 +176,7 @@ enum FileDescriptorSyscalls {
     }
     d.register(.dup, .implemented) { args throws(Errno) in
       let files = Process.current.files
-      return Int(files.install(try files.get(args.int(args.a0))))
+      return Int(try files.install(try files.get(args.int(args.a0))))
     }
     d.register(.dup2, .implemented) { args throws(Errno) in
       try dup3(args.int(args.a0), args.int(args.a1), flags: 0,
@@ -202,6 +202,14 @@ enum FileDescriptorSyscalls {
     defer { chunk.deallocate() }
     while done < size {
       let want = min(chunkSize, size - done)
+      // Make sure the data can be delivered before taking it from the
+      // file: a failed read must leave a pipe's or stdin's bytes in place.
+      do throws(Errno) {
+        try UserMemory.checkWritable(buffer + done, want)
+      } catch {
+        if done > 0 { break }
+        throw error
+      }
       let got: Int
       do throws(Errno) {
         got = try file.read(
@@ -233,14 +241,20 @@ enum FileDescriptorSyscalls {
       byteCount: chunkSize, alignment: 16)
     defer { chunk.deallocate() }
     while done < size {
-      let want = min(chunkSize, size - done)
+      var want = min(chunkSize, size - done)
       do throws(Errno) {
         try UserMemory.copyIn(from: buffer + done, count: want,
                               into: chunk.baseAddress!)
       } catch {
-        // Like Linux: a fault after some bytes went out is a short write.
-        if done > 0 { return done }
-        throw error
+        // Like Linux, write what can be read before the unmapped page;
+        // a fault at the very start is EFAULT.
+        want = UserMemory.readablePrefix(buffer + done, want)
+        if want == 0 {
+          if done > 0 { return done }
+          throw error
+        }
+        try UserMemory.copyIn(from: buffer + done, count: want,
+                              into: chunk.baseAddress!)
       }
       let wrote: Int
       do throws(Errno) {
@@ -289,8 +303,16 @@ enum FileDescriptorSyscalls {
     switch command {
     case 0, 1030:  // F_DUPFD, F_DUPFD_CLOEXEC
       let minimum = Int32(truncatingIfNeeded: argument)
-      guard minimum >= 0 && minimum < 1024 else { throw .EINVAL }
-      return Int(files.install(file, minimum: minimum))
+      guard minimum >= 0, UInt64(minimum) < FileTable.descriptorLimit else {
+        throw .EINVAL
+      }
+      let fd = try files.install(file, minimum: minimum)
+      files.setCloseOnExec(fd, command == 1030)
+      return Int(fd)
+    case 1031, 1032:  // F_SETPIPE_SZ, F_GETPIPE_SZ
+      guard let end = file as? PipeEnd else { throw .EBADF }
+      if command == 1032 { return end.pipe.capacity }
+      return try end.pipe.resize(to: Int(truncatingIfNeeded: argument))
     case 1:  // F_GETFD
       return files.isCloseOnExec(fd) ? 1 : 0
     case 2:  // F_SETFD
@@ -323,7 +345,9 @@ enum FileDescriptorSyscalls {
       return Int(new)
     }
     guard flags & ~Int32(0o2000000) == 0 else { throw .EINVAL }
-    guard new >= 0 && new < 1024 else { throw .EBADF }
+    guard new >= 0, UInt64(new) < FileTable.descriptorLimit else {
+      throw .EBADF
+    }
     files.place(file, at: new)
     files.setCloseOnExec(new, flags != 0)
     return Int(new)

@@ -26,8 +26,15 @@ enum MemorySyscalls {
       return 0
     }
     d.register(.mprotect, .implemented) { args throws(Errno) in
-      let (start, end) = try pageRange(args.a0, args.a1)
-      guard args.a2 & ~UInt64(7) == 0 else { throw .EINVAL }
+      guard args.a0 % page == 0, args.a2 & ~UInt64(7) == 0 else {
+        throw .EINVAL
+      }
+      if args.a1 == 0 { return 0 }
+      let end = alignUp(args.a0 &+ args.a1, page)
+      guard end > args.a0, end <= AddressSpace.userLimit else {
+        throw .ENOMEM
+      }
+      let start = args.a0
       try Process.current.addressSpace.protect(
         start: start, end: end, protection: Protection(linux: args.a2))
       return 0
@@ -63,16 +70,27 @@ enum MemorySyscalls {
       // Anonymous memory has no file to write back to.
       return 0
     }
-    d.register(.madvise, .partial("advice other than DONTNEED is accepted "
-      + "and ignored, as Linux may")) { args throws(Errno) in
-      let (start, end) = try pageRange(args.a0, args.a1)
-      // MADV_DONTNEED: private anonymous pages read back as zero.
-      if args.a2 == 4 {
-        let space = Process.current.addressSpace
-        guard space.isFullyMapped(start: start, end: end) else {
-          throw .ENOMEM
-        }
-        space.discardPages(start: start, end: end)
+    d.register(.madvise, .partial("DONTNEED discards; other advice is "
+      + "accepted and has no effect, as Linux may")) { args throws(Errno) in
+      guard args.a0 % page == 0 else { throw .EINVAL }
+      let advice = args.int(args.a2)
+      // The advice values Linux knows (MADV_NORMAL ... MADV_COLLAPSE).
+      guard (0...25).contains(advice) && ![5, 6, 7].contains(advice) else {
+        throw .EINVAL
+      }
+      if args.a1 == 0 { return 0 }
+      let end = alignUp(args.a0 &+ args.a1, page)
+      guard end > args.a0, end <= AddressSpace.userLimit else {
+        throw .EINVAL
+      }
+      let space = Process.current.addressSpace
+      guard space.isFullyMapped(start: args.a0, end: end) else {
+        throw .ENOMEM
+      }
+      if advice == 4 {
+        // MADV_DONTNEED: private anonymous pages read back as zero;
+        // shared ones keep their contents (they live in the mapping).
+        space.discardPages(start: args.a0, end: end)
       }
       return 0
     }
@@ -164,9 +182,24 @@ enum MemorySyscalls {
     guard mapType == 0x01 || mapType == 0x02 || mapType == 0x03 else {
       throw .EINVAL
     }
-    guard anonymous else {
-      // TODO(files): file-backed mappings arrive with the VFS.
-      throw .ENODEV
+    guard offset % page == 0 else { throw .EINVAL }
+    // A length that cannot be rounded to pages cannot be mapped.
+    guard length <= AddressSpace.userLimit else { throw .ENOMEM }
+    // MAP_SHARED_VALIDATE checks flags for files; anonymous memory must
+    // say plain MAP_SHARED or MAP_PRIVATE.
+    if anonymous && mapType == 0x03 { throw .EINVAL }
+    var backing: InodeFile? = nil
+    if !anonymous {
+      let file = try Process.current.files.get(fd)
+      guard let inodeFile = file as? InodeFile, inodeFile.node.isRegular
+      else { throw .ENODEV }
+      guard inodeFile.canRead else { throw .EACCES }
+      guard mapType == 0x02 else {
+        // TODO(files): shared file mappings need pages written back.
+        log.warn("mmap: MAP_SHARED file mappings are not supported")
+        throw .ENODEV
+      }
+      backing = inodeFile
     }
     // MAP_SHARED and MAP_PRIVATE anonymous memory behave alike in a
     // process that cannot fork: no other process could see the pages.
@@ -178,7 +211,8 @@ enum MemorySyscalls {
     var start: UInt64
     if fixed || fixedNoReplace {
       guard address % page == 0 else { throw .EINVAL }
-      guard address &+ size <= AddressSpace.mmapTop, address &+ size > address
+      guard address &+ size <= AddressSpace.userLimit,
+        address &+ size > address
       else { throw .ENOMEM }
       if fixedNoReplace && !fixed {
         for region in space.regions
@@ -200,7 +234,13 @@ enum MemorySyscalls {
     }
     let prot = Protection(linux: protection)
     space.map(start: start, end: start + size, protection: prot,
-              kind: .anonymous)
+              kind: .anonymous, shared: mapType == 0x01)
+    if let backing {
+      // A private file mapping is a copy of the file taken now.
+      // TODO(files): later writes to the file do not show in the mapping.
+      try space.fill(start: start, size: size, from: backing.node,
+                     offset: offset)
+    }
     // MAP_POPULATE backs everything now instead of on first touch.
     if flags & 0x8000 != 0 && !prot.isEmpty {
       var page = start

@@ -330,7 +330,7 @@ enum PathSyscalls {
         } ?? []
     }
     let files = Process.current.files
-    let fd = files.install(file)
+    let fd = try files.install(file)
     files.setCloseOnExec(fd, flags & OpenFlags.cloexec.rawValue != 0)
     return Int(fd)
   }

@@ -32,8 +32,14 @@ enum PipeSyscalls {
     let readEnd = PipeEnd(pipe: shared, isWriteEnd: false, flags: flags)
     let writeEnd = PipeEnd(pipe: shared, isWriteEnd: true, flags: flags)
     let files = Process.current.files
-    let readFD = files.install(readEnd)
-    let writeFD = files.install(writeEnd)
+    let readFD = try files.install(readEnd)
+    let writeFD: Int32
+    do throws(Errno) {
+      writeFD = try files.install(writeEnd)
+    } catch {
+      try? files.close(readFD)
+      throw error
+    }
     let cloexec = flags & closeOnExecFlag != 0
     files.setCloseOnExec(readFD, cloexec)
     files.setCloseOnExec(writeFD, cloexec)
@@ -56,7 +62,7 @@ enum PipeSyscalls {
                                semaphore: flags & semaphore != 0,
                                flags: flags)
     let files = Process.current.files
-    let fd = files.install(counter)
+    let fd = try files.install(counter)
     files.setCloseOnExec(fd, flags & closeOnExecFlag != 0)
     return Int(fd)
   }

@@ -74,13 +74,13 @@ enum PollSyscalls {
     }
     d.register(.epollCreate, .implemented) { args throws(Errno) in
       guard Int32(truncatingIfNeeded: args.a0) > 0 else { throw .EINVAL }
-      return Int(Process.current.files.install(EpollInstance()))
+      return Int(try Process.current.files.install(EpollInstance()))
     }
     d.register(.epollCreate1, .implemented) { args throws(Errno) in
       let flags = UInt32(truncatingIfNeeded: args.a0)
       guard flags & ~PipeSyscalls.closeOnExecFlag == 0 else { throw .EINVAL }
       let files = Process.current.files
-      let fd = files.install(EpollInstance())
+      let fd = try files.install(EpollInstance())
       files.setCloseOnExec(fd, flags != 0)
       return Int(fd)
     }

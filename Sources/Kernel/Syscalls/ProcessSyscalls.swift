@@ -65,6 +65,7 @@ enum ProcessSyscalls {
       return 0
     }
     d.register(.schedSetaffinity, .implemented) { args throws(Errno) in
+      _ = try target(args.int(args.a0))
       guard args.a1 > 0 else { throw .EINVAL }
       let mask = try UserMemory.readBytes(at: args.address(args.a2),
                                           count: Int(min(args.a1, 1024)))
@@ -168,7 +169,8 @@ enum ProcessSyscalls {
       return 0
     }
     d.register(.schedGetaffinity, .implemented) { args throws(Errno) in
-      try schedGetaffinity(size: args.a1, mask: args.address(args.a2))
+      _ = try target(args.int(args.a0))
+      return try schedGetaffinity(size: args.a1, mask: args.address(args.a2))
     }
     d.register(.prlimit64, .partial("only the calling process (pid 0 or 1)")) {
       args throws(Errno) in

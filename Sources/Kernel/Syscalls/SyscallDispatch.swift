@@ -14,7 +14,9 @@ private let log = Logger("syscall")
 struct SyscallArguments {
   let frame: UnsafeMutablePointer<TrapFrame>
 
-  var number: Int { Int(frame.pointee.rax) }
+  /// The number in rax; values that do not fit an Int (rax >= 2^63) come
+  /// out negative, which no table entry matches.
+  var number: Int { Int(bitPattern: UInt(frame.pointee.rax)) }
   var a0: UInt64 { frame.pointee.rdi }
   var a1: UInt64 { frame.pointee.rsi }
   var a2: UInt64 { frame.pointee.rdx }
@@ -45,6 +47,9 @@ struct SyscallEntry {
 enum SyscallDispatcher {
   private static var table: [SyscallEntry?] = []
   private static var reportedMissing: [Bool] = []
+  /// Numbers beyond the table already logged (kept small: a program
+  /// probing many bogus numbers logs the first few dozen).
+  private static var reportedUnknown: [Int] = []
   private(set) static var callCounts: [UInt64] = []
 
   static func initialize() {
@@ -107,6 +112,11 @@ enum SyscallDispatcher {
     if number >= 0 && number < reportedMissing.count {
       if reportedMissing[number] { return }
       reportedMissing[number] = true
+    } else {
+      if reportedUnknown.contains(number) || reportedUnknown.count >= 64 {
+        return
+      }
+      reportedUnknown.append(number)
     }
     let name = SyscallTable.name(of: number) ?? "unknown"
     log.warn("unimplemented syscall \(name) (\(number)): ENOSYS")

@@ -82,7 +82,7 @@ enum TimerSyscalls {
         == 0 else { throw .EINVAL }
       let file = TimerFile(clock: clock, flags: flags)
       let files = Process.current.files
-      let fd = files.install(file)
+      let fd = try files.install(file)
       files.setCloseOnExec(fd, flags & PipeSyscalls.closeOnExecFlag != 0)
       return Int(fd)
     }
