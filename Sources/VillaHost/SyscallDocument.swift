@@ -85,10 +85,12 @@ public enum SyscallDocument {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// The syscall names in an strace log (`strace -f -qq -o FILE`).
+  /// The syscall names in an strace log (`strace -f -qq -o FILE`). The
+  /// log's first line is strace starting the program (execve), which is
+  /// not a call the program makes, so it is left out.
   public static func names(inStraceLog text: String) -> Set<String> {
     var names: Set<String> = []
-    for line in text.split(separator: "\n") {
+    for line in text.split(separator: "\n").dropFirst() {
       if let call = TraceDiff.parse(String(line)) { names.insert(call.name) }
       // Calls strace shows split ("<unfinished ...>") still count.
       else if line.contains("<unfinished") {

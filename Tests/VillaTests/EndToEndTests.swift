@@ -157,4 +157,59 @@ final class EndToEndTests: XCTestCase {
     XCTAssertNil(outcome.transcript.panicMessage)
     XCTAssertTrue(text(outcome.stdout).hasSuffix("1 passed, 0 failed\n"))
   }
+
+  // MARK: - Go
+
+  /// A static Go program (goroutines, channels, timers) gives the same
+  /// output in Villa as on the host. Skipped when Go is not installed.
+  func testStaticGoProgram() throws {
+    let go = "/usr/bin/go"
+    try XCTSkipUnless(access(go, X_OK) == 0,
+                      "Go is not installed (tools/setup.sh installs it)")
+    let source = TestPackage.root + "/testprogs/go/goroutines.go"
+    let output = TestPackage.root + "/.build/testprogs/go/goroutines"
+    let cache = TestPackage.root + "/.build/go-cache"
+    let build = try runOnHost(
+      go, arguments: ["build", "-o", output, source],
+      environment: ["CGO_ENABLED=0", "GOCACHE=" + cache, "HOME=/tmp",
+                    "PATH=/usr/bin:/bin", "GOFLAGS=-buildvcs=false"],
+      standardInput: [], timeout: 600)
+    XCTAssertEqual(build.exit, .exited(0),
+                   "go build: " + text(build.stderr))
+    let host = try runOnHost(output, arguments: [], environment: [],
+                             standardInput: [], timeout: 60)
+    XCTAssertEqual(host.exit, .exited(0), "on the host: \(host.exit)")
+    let villa = try boot(output)
+    XCTAssertEqual(villa.exit, .exited(0),
+                   "in Villa: \(villa.exit)\n" + text(villa.stderr))
+    XCTAssertEqual(text(villa.stdout), text(host.stdout))
+    XCTAssertEqual(text(villa.stderr), text(host.stderr))
+    XCTAssertTrue(text(villa.stdout).contains("counter: 16000"))
+  }
+
+  // MARK: - Kernel panics
+
+  /// A fault in the kernel ends the run with the panic status, a report
+  /// naming the exception with registers, and a backtrace symbolized from
+  /// the kernel ELF.
+  func testKernelFaultGivesAPanicReport() throws {
+    var configuration = RunConfiguration(
+      programPath: try testProgram("hello"), arguments: [],
+      kernelPath: try TestPackage.kernel(), accelerator: testAccelerator,
+      timeout: .seconds(60))
+    configuration.kernelOptions = ["test-panic"]
+    let outcome = try runInVilla(configuration, sink: .capture)
+    XCTAssertEqual(outcome.status, VillaExitStatus.kernelPanic.rawValue)
+    guard case .panic(let message) = outcome.exit else {
+      return XCTFail("expected a panic, got \(outcome.exit)")
+    }
+    XCTAssertTrue(message.contains("page fault"), message)
+    let report = outcome.transcript.panicReport.joined(separator: "\n")
+    XCTAssertTrue(report.contains("cr2 0x0000000000000010"), report)
+    XCTAssertTrue(report.contains("rip 0x"), report)
+    XCTAssertFalse(outcome.backtrace.isEmpty, "no backtrace")
+    let symbols = outcome.backtrace.compactMap { $0.symbol }
+    XCTAssertTrue(symbols.contains { $0.contains("applyOptions") },
+                  "backtrace: \(symbols)")
+  }
 }

@@ -14,7 +14,8 @@ enum MemorySyscalls {
     d.register(.brk, .implemented) { args throws(Errno) in
       Int(Process.current.addressSpace.moveBreak(to: args.a0))
     }
-    d.register(.mmap, .partial("anonymous mappings only")) {
+    d.register(.mmap, .partial("file mappings are private copies; "
+      + "no MAP_SHARED file mappings")) {
       args throws(Errno) in
       try mmap(address: args.a0, length: args.a1, protection: args.a2,
                flags: UInt32(truncatingIfNeeded: args.a3),
