@@ -43,16 +43,21 @@ var sharedAndHostTargets: [Target] {
     shared("LinuxABI"),
     shared("ELFFormat", dependencies: ["LinuxABI"]),
     shared("HostLink"),
+    shared("NetStack"),
+    shared("VillaFS"),
 
     // Host side.
     .target(
       name: "VillaHost",
-      dependencies: ["LinuxABI", "ELFFormat", "HostLink"]),
+      dependencies: ["LinuxABI", "ELFFormat", "HostLink", "VillaFS"]),
     .executableTarget(name: "villa", dependencies: ["VillaHost"]),
 
     .testTarget(
       name: "VillaTests",
-      dependencies: ["LinuxABI", "ELFFormat", "HostLink", "VillaHost"]),
+      dependencies: [
+        "LinuxABI", "ELFFormat", "HostLink", "VillaFS", "VillaHost",
+        "NetStack",
+      ]),
   ]
 }
 

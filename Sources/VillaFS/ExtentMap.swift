@@ -29,6 +29,9 @@ struct Extent: Equatable {
   }
 }
 
+// TODO(perf): the map is one sorted array, so a write into a file with
+// many extents (small random writes into a large file) moves the tail of
+// the array; a B-tree would keep that logarithmic.
 struct ExtentMap: Equatable {
   private(set) var extents: [Extent] = []
 

@@ -164,8 +164,10 @@ public final class FileSystem<Device: BlockDevice> {
           device.blockCount >= Geometry.logStart / UInt64(blockSize)
     else { throw .invalid }
 
+    // A checksummed superblock of a newer version means a newer Villa
+    // wrote here; the other slot's older state must not be used then.
     var candidates: [Superblock] = []
-    var firstError = FSError.corrupted("no valid superblock")
+    var newerVersion: FSError?
     for offset in Geometry.superblockSlotOffsets {
       var bytes = [UInt8](repeating: 0, count: blockSize)
       do {
@@ -177,10 +179,13 @@ public final class FileSystem<Device: BlockDevice> {
       do {
         candidates.append(try Superblock.decode(bytes))
       } catch {
-        if case .unsupportedVersion = error { firstError = error }
+        if case .unsupportedVersion = error { newerVersion = error }
       }
     }
-    guard !candidates.isEmpty else { throw firstError }
+    if let newerVersion { throw newerVersion }
+    guard !candidates.isEmpty else {
+      throw .corrupted("no valid superblock")
+    }
     candidates.sort { $0.generation > $1.generation }
 
     let newest = candidates[0]

@@ -364,9 +364,9 @@ final class FileSystemState {
     target: [UInt8], commit: Bool
   ) throws(FSError) {
     guard let kind = FileKind(mode: mode) else { throw .invalid }
-    guard number >= 2, inodes[number] == nil else {
-      throw .corrupted("create reuses inode number \(number)")
-    }
+    guard number >= 2, number < Superblock.counterLimit,
+          inodes[number] == nil
+    else { throw .corrupted("create uses a bad inode number \(number)") }
     var directory: Inode?
     if parent != 0 {
       let found = try writableDirectory(parent)
@@ -683,6 +683,9 @@ final class FileSystemState {
     }
     let state = FileSystemState(geometry: geometry)
     let nextInode = try source.get(UInt64.self)
+    guard nextInode < Superblock.counterLimit else {
+      throw .corrupted("checkpoint inode counter is impossible")
+    }
     guard try source.get(UInt32.self) == UInt32(geometry.segmentCount),
           try source.get(UInt32.self) == 0
     else { throw .corrupted("checkpoint segment count is wrong") }
@@ -735,6 +738,9 @@ final class FileSystemState {
     case .directory:
       inode.parent = try source.get(UInt64.self)
       let nextCookie = try source.get(UInt64.self)
+      guard nextCookie < Superblock.counterLimit else {
+        throw .corrupted("checkpoint cookie counter is impossible")
+      }
       let entries = try source.get(UInt32.self)
       guard Int(entries) <= source.remaining / 18 else {
         throw .corrupted("checkpoint directory entry count is impossible")

@@ -108,6 +108,9 @@ struct Superblock: Equatable {
   static let version: UInt32 = 1
   /// Bytes covered by the checksum; the rest of the block is zero.
   static let size = 128
+  /// Sequence numbers, generations, inode numbers and cookies stay below
+  /// this; a disk claiming more is corrupt (2^62 is centuries of use).
+  static let counterLimit: UInt64 = 1 << 62
 
   var blockSize: UInt32
   var segmentSize: UInt64
@@ -228,7 +231,9 @@ struct Superblock: Equatable {
           checkpointAddress + UInt64(RecordHeader.size)
             <= geometry.segmentEnd(segment),
           checkpointSequence <= checkpointLastSequence,
-          generation > 0
+          // Counters far from overflowing, so that counting on is safe.
+          checkpointLastSequence < Superblock.counterLimit,
+          generation > 0, generation < Superblock.counterLimit
     else { throw .corrupted("superblock checkpoint pointer is impossible") }
     return geometry
   }

@@ -100,8 +100,8 @@ final class Inode {
   @discardableResult
   func removeEntry(_ name: [UInt8]) -> DirectoryLink? {
     guard let link = entries.removeValue(forKey: name) else { return nil }
-    if let index = slotIndex(firstCookieAtLeast: link.cookie),
-       index < slots.count, slots[index].cookie == link.cookie {
+    let index = slotIndex(firstCookieAtLeast: link.cookie)
+    if index < slots.count, slots[index].cookie == link.cookie {
       slots[index].removed = true
       slots[index].name = []
       removedSlots += 1
@@ -113,7 +113,7 @@ final class Inode {
     return link
   }
 
-  private func slotIndex(firstCookieAtLeast cookie: UInt64) -> Int? {
+  private func slotIndex(firstCookieAtLeast cookie: UInt64) -> Int {
     var low = 0
     var high = slots.count
     while low < high {
@@ -133,10 +133,8 @@ final class Inode {
     -> [(name: [UInt8], link: DirectoryLink)]
   {
     var result: [(name: [UInt8], link: DirectoryLink)] = []
-    guard var index = slotIndex(firstCookieAtLeast: cookie &+ 1) else {
-      return result
-    }
-    if cookie == UInt64.max { return result }
+    guard cookie < UInt64.max else { return result }
+    var index = slotIndex(firstCookieAtLeast: cookie + 1)
     while index < slots.count, result.count < limit {
       let slot = slots[index]
       if !slot.removed, let link = entries[slot.name] {

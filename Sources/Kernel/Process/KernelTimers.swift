@@ -50,6 +50,9 @@ enum KernelTimers {
     }
     timer.deadline = Clock.monotonicNanoseconds() &+ delay
     armed.append(timer)
+    // The running thread may spin without entering the kernel again, so
+    // the APIC timer must know about this deadline now.
+    Scheduler.rearmTimer()
   }
 
   static func disarm(_ timer: KernelTimer) {

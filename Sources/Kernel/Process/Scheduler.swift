@@ -196,6 +196,13 @@ enum Scheduler {
     }
   }
 
+  /// Re-arms the timer after a new deadline appeared (a kernel timer).
+  static func rearmTimer() {
+    let guardState = InterruptGuard()
+    armTimer(now: Clock.monotonicNanoseconds(), slicing: current != nil)
+    guardState.restore()
+  }
+
   /// Arms the one-shot timer for the nearest sleeper's deadline and, when
   /// slicing and other threads could run, the end of the current slice.
   private static func armTimer(now: UInt64, slicing: Bool) {

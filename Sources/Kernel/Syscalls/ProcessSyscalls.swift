@@ -33,13 +33,21 @@ enum ProcessSyscalls {
       thread.clearChildTID = args.address(args.a0)
       return Int(thread.tid)
     }
-    d.register(.setRobustList, .partial("recorded; not walked at exit")) {
+    d.register(.setRobustList, .implemented) {
       args throws(Errno) in
       // The head is struct robust_list_head: three words.
       guard args.a1 == 24 else { throw .EINVAL }
       guard let thread = Scheduler.current else { throw .ESRCH }
       thread.robustList = args.address(args.a0)
       thread.robustListLength = args.a1
+      return 0
+    }
+    d.register(.getRobustList, .implemented) { args throws(Errno) in
+      let tid = args.int(args.a0)
+      guard let current = Scheduler.current else { throw .ESRCH }
+      let thread = tid == 0 ? current : try SignalSyscalls.findThread(tid)
+      try UserMemory.write(thread.robustList.raw, to: args.address(args.a1))
+      try UserMemory.write(thread.robustListLength, to: args.address(args.a2))
       return 0
     }
     d.register(.archPrctl, .partial("no CPUID faulting")) { args throws(Errno) in

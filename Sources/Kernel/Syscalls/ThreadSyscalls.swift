@@ -135,6 +135,7 @@ enum ThreadSyscalls {
   static func exitThread(status: Int32) -> Never {
     guard let thread = Scheduler.current else { panic("exit without thread") }
     let process = thread.process
+    releaseRobustFutexes(of: thread)
     // CLONE_CHILD_CLEARTID: zero the word and wake one waiter, which is
     // how pthread_join learns the thread is gone.
     if !thread.clearChildTID.isNull {
@@ -148,6 +149,42 @@ enum ThreadSyscalls {
       process.exit(status: status)
     }
     Scheduler.exitCurrentThread()
+  }
+
+  /// Walks the thread's robust list (set_robust_list(2)) as it exits:
+  /// every futex it still owns gets FUTEX_OWNER_DIED and one waiter is
+  /// woken, so the next locker of a robust mutex sees EOWNERDEAD. The
+  /// head is { next, futex_offset, list_op_pending }; entries link
+  /// through their first word, and bit 0 of a link marks a PI futex.
+  static func releaseRobustFutexes(of thread: Thread) {
+    let head = thread.robustList
+    guard !head.isNull,
+      let (first, offset, pending) = try? UserMemory.read(
+        (UInt64, Int64, UInt64).self, at: head)
+    else { return }
+    func release(_ entry: UInt64) {
+      let word = UserAddress(UInt64(bitPattern: Int64(bitPattern: entry & ~1)
+        &+ offset))
+      guard let value = try? UserMemory.read(UInt32.self, at: word),
+        value & 0x3FFF_FFFF == UInt32(bitPattern: thread.tid)
+      else { return }
+      let marked = (value & 0x8000_0000) | 0x4000_0000
+      guard (try? UserMemory.write(marked, to: word)) != nil else { return }
+      FutexQueues.wake(address: word, count: 1, bitset: UInt32.max)
+    }
+    var entry = first
+    var steps = 0
+    // The list ends back at the head; 2048 entries at most, as Linux
+    // allows, so a corrupt or circular list cannot hang the exit.
+    while entry != head.raw && entry != 0 && steps < 2048 {
+      guard let next = try? UserMemory.read(UInt64.self,
+                                            at: UserAddress(entry & ~1))
+      else { break }
+      if entry != pending { release(entry) }
+      entry = next
+      steps += 1
+    }
+    if pending != 0 { release(pending) }
   }
 
   static func futex(address: UserAddress, operation: Int32, value: UInt32,
