@@ -6,6 +6,7 @@
 // to stderr prefixed "villa: ". See `villa --help` for the options and
 // the exit statuses.
 
+import Foundation
 import Glibc
 import VillaHost
 
@@ -29,6 +30,8 @@ struct VillaCommandLine {
         return try runProgram(options)
       case .traceDiff(let options):
         return try traceDiff(options)
+      case .image(let command):
+        return try image(command)
       }
       return 0
     } catch {
@@ -53,7 +56,13 @@ struct VillaCommandLine {
       packageRoot: root)
 
     let program: String
-    if let given = options.program {
+    var arguments = options.arguments
+    if options.image != nil {
+      // The image holds the program; words after the options are its
+      // arguments, replacing the stored ones.
+      program = ""
+      arguments = (options.program.map { [$0] } ?? []) + options.arguments
+    } else if let given = options.program {
       program = given
     } else {
       guard let root else {
@@ -69,7 +78,7 @@ struct VillaCommandLine {
     }
 
     var configuration = RunConfiguration(
-      programPath: program, arguments: options.arguments,
+      programPath: program, arguments: arguments,
       environment: options.environment, kernelPath: kernel,
       memoryMiB: options.memoryMiB, accelerator: options.accelerator,
       machine: options.machine, hostname: options.hostname,
@@ -77,6 +86,7 @@ struct VillaCommandLine {
       extraQEMUArguments: options.extraQEMUArguments)
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
+    configuration.diskImage = options.image
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
     // interrupt must stop QEMU too.
@@ -125,6 +135,61 @@ struct VillaCommandLine {
       host: TraceDiff.filtered(host), villa: TraceDiff.filtered(villa))
     for line in lines { printOut(line) }
     return differs ? 1 : 0
+  }
+
+  /// `villa image ...`: build an image, or read and change one.
+  static func image(_ command: ImageCommand) throws(VillaError) -> Int32 {
+    switch command {
+    case .build(let output, let sizeMiB, let files, let dirs, let run):
+      var directory = [CChar](repeating: 0, count: 4096)
+      let cwd = getcwd(&directory, directory.count) != nil
+        ? String(cString: directory) : "/"
+      let program = try loadProgram(
+        run.program!, searchPath: getenv("PATH").map { String(cString: $0) },
+        currentDirectory: cwd)
+      if let reason = programRefusal(program.bytes) {
+        throw .programRefused(program: run.program!, reason: reason)
+      }
+      func pairs(_ list: [String]) -> [(String, String)] {
+        list.map { pair in
+          let parts = pair.split(separator: "=", maxSplits: 1)
+          return (String(parts[0]), absolutePath(String(parts[1]), from: cwd))
+        }
+      }
+      try VillaImage.build(
+        VillaImage.Contents(
+          program: program, arguments: run.arguments,
+          environment: run.environment, hostname: run.hostname,
+          files: pairs(files), directories: pairs(dirs)),
+        at: output, sizeMiB: sizeMiB)
+      printError("villa: wrote \(output) (\(sizeMiB) MiB)")
+    case .list(let path):
+      for line in try VillaImage.listing(image: path) { printOut(line) }
+    case .cat(let path, let guest):
+      let fs = try VillaImage.mount(path, readOnly: true)
+      let bytes = try VillaImage.read(fs, guest, image: path)
+      writeBytes(1, bytes)
+    case .get(let path, let guest, let host):
+      let fs = try VillaImage.mount(path, readOnly: true)
+      let bytes = try VillaImage.read(fs, guest, image: path)
+      guard FileManager.default.createFile(atPath: host,
+                                           contents: Data(bytes)) else {
+        throw .hostFailure("cannot write \(host)")
+      }
+    case .put(let path, let host, let guest):
+      try VillaImage.put(image: path, host: host, guest: guest)
+    }
+    return 0
+  }
+
+  static func writeBytes(_ fd: Int32, _ bytes: [UInt8]) {
+    var rest = bytes[...]
+    while !rest.isEmpty {
+      let count = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { return }
+      rest = rest.dropFirst(count)
+    }
   }
 
   static func printOut(_ text: String) {

@@ -45,9 +45,11 @@ class Inode {
   /// any remain (the filesystem frees it at the last close).
   var openCount = 0
 
-  init(fileSystem: FileSystem, mode: UInt32) {
+  /// A new inode; `number` is the filesystem's own number when it has
+  /// one (persistent filesystems), else one is allocated.
+  init(fileSystem: FileSystem, mode: UInt32, number: UInt64? = nil) {
     self.fileSystem = fileSystem
-    self.number = fileSystem.allocateInodeNumber()
+    self.number = number ?? fileSystem.allocateInodeNumber()
     self.mode = mode
     if isDirectory { links = 2 }
   }
