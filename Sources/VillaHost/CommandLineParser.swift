@@ -128,6 +128,9 @@ public struct RunOptions: Equatable, Sendable {
   public var traceSyscalls: [String]?
   /// `--image IMAGE`: boot this Villa disk image.
   public var image: String?
+  /// `--stats`, `--stats-json FILE`: report the kernel's counters.
+  public var stats = false
+  public var statsJSON: String?
 
   public init() {}
 }
@@ -253,6 +256,11 @@ public func parseRunArguments(_ arguments: [String])
       options.extraQEMUArguments.append(try value())
     case "--image":
       options.image = try value()
+    case "--stats":
+      try flag()
+      options.stats = true
+    case "--stats-json":
+      options.statsJSON = try value()
     case "--trace":
       // "--trace" traces every call; "--trace=open,read" only those.
       let names = (inline ?? "").split(separator: ",").map(String.init)

@@ -87,6 +87,9 @@ struct VillaCommandLine {
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
     configuration.diskImage = options.image
+    if options.stats || options.statsJSON != nil {
+      configuration.kernelOptions.append("stats")
+    }
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
     // interrupt must stop QEMU too.
@@ -99,6 +102,21 @@ struct VillaCommandLine {
                     kernelLog: options.showKernelLog ? 2 : nil))
     for line in outcome.report(kernelLogShown: options.showKernelLog) {
       printError(line)
+    }
+    let counters = outcome.transcript.counters
+    let syscalls = outcome.transcript.syscallCounters
+    if options.stats {
+      for line in StatsReport.text(program: program.isEmpty
+                                     ? options.image ?? "" : program,
+                                   counters: counters, syscalls: syscalls) {
+        printError(line)
+      }
+    }
+    if let path = options.statsJSON {
+      let data = StatsReport.json(counters: counters, syscalls: syscalls)
+      guard FileManager.default.createFile(atPath: path, contents: data) else {
+        throw .hostFailure("cannot write \(path)")
+      }
     }
     return outcome.status
   }
