@@ -76,6 +76,8 @@ public func parseImageCommand(_ arguments: [String])
       }
       switch word {
       case "-o", "--output": output = try value()
+      case "--manifest":
+        remaining = ["--manifest", try value()] + remaining
       case "--size": sizeMiB = try parseMemorySize(try value())
       case "--file", "--dir":
         let pair = try value()
@@ -93,8 +95,8 @@ public func parseImageCommand(_ arguments: [String])
     }
     guard let output else { throw .usage("villa image build needs -o IMAGE") }
     guard case .run(let options) = try parseRunArguments(remaining),
-      options.program != nil
-    else { throw .usage("villa image build needs a PROGRAM") }
+      options.program != nil || options.manifest != nil
+    else { throw .usage("villa image build needs a PROGRAM or --manifest") }
     return .build(output: output, sizeMiB: sizeMiB, files: files, dirs: dirs,
                   run: options)
   default:
@@ -128,6 +130,8 @@ public struct RunOptions: Equatable, Sendable {
   public var traceSyscalls: [String]?
   /// `--image IMAGE`: boot this Villa disk image.
   public var image: String?
+  /// `--manifest FILE`: the application's JSON description.
+  public var manifest: String?
   /// `--stats`, `--stats-json FILE`: report the kernel's counters.
   public var stats = false
   public var statsJSON: String?
@@ -256,6 +260,8 @@ public func parseRunArguments(_ arguments: [String])
       options.extraQEMUArguments.append(try value())
     case "--image":
       options.image = try value()
+    case "--manifest":
+      options.manifest = try value()
     case "--stats":
       try flag()
       options.stats = true

@@ -45,7 +45,38 @@ struct VillaCommandLine {
     }
   }
 
-  static func runProgram(_ options: RunOptions) throws(VillaError) -> Int32 {
+  /// Folds a manifest into the options; what the command line gave wins.
+  static func applyManifest(_ given: RunOptions) throws(VillaError)
+    -> (RunOptions, Manifest?)
+  {
+    guard let path = given.manifest else { return (given, nil) }
+    let manifest = try Manifest.load(path: path)
+    var options = given
+    if options.program == nil { options.program = manifest.program }
+    if options.arguments.isEmpty { options.arguments = manifest.arguments }
+    options.environment = manifest.environment + options.environment
+    if options.memoryMiB == RunConfiguration.defaultMemoryMiB,
+      let memory = manifest.memoryMiB
+    {
+      options.memoryMiB = memory
+    }
+    if options.hostname == RunConfiguration.defaultHostname,
+      let hostname = manifest.hostname
+    {
+      options.hostname = hostname
+    }
+    if !manifest.ports.isEmpty {
+      // TODO(net): the manifest's ports become -p once networking lands.
+      throw .usage("manifest field \"ports\": port forwarding is not"
+        + " available in this build of villa")
+    }
+    return (options, manifest)
+  }
+
+  static func runProgram(_ givenOptions: RunOptions) throws(VillaError)
+    -> Int32
+  {
+    var (options, manifest) = try applyManifest(givenOptions)
     let root = PackageLayout.findRoot()
     let environmentKernel = getenv("VILLA_KERNEL").map {
       String(cString: $0)
@@ -87,6 +118,35 @@ struct VillaCommandLine {
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
     configuration.diskImage = options.image
+    if let size = manifest?.tmpSize {
+      configuration.kernelOptions.append("tmp-size=\(size)")
+    }
+    // A manifest that ships files runs from a fresh image holding them.
+    var temporaryImage: String? = nil
+    if let manifest, options.image == nil,
+      !manifest.files.isEmpty || !manifest.directories.isEmpty
+    {
+      let path = NSTemporaryDirectory() + "villa-run-\(getpid()).img"
+      var directory = [CChar](repeating: 0, count: 4096)
+      let cwd = getcwd(&directory, directory.count) != nil
+        ? String(cString: directory) : "/"
+      let image = try loadProgram(
+        program, searchPath: getenv("PATH").map { String(cString: $0) },
+        currentDirectory: cwd)
+      if let reason = programRefusal(image.bytes) {
+        throw .programRefused(program: program, reason: reason)
+      }
+      try VillaImage.build(
+        VillaImage.Contents(
+          program: image, arguments: arguments, environment: [],
+          hostname: options.hostname, files: manifest.files,
+          directories: manifest.directories),
+        at: path, sizeMiB: VillaImage.defaultSizeMiB)
+      temporaryImage = path
+      configuration.diskImage = path
+    }
+    defer { if let temporaryImage { _ = unlink(temporaryImage) } }
+    options.manifest = nil
     if options.stats || options.statsJSON != nil {
       configuration.kernelOptions.append("stats")
     }
@@ -158,7 +218,12 @@ struct VillaCommandLine {
   /// `villa image ...`: build an image, or read and change one.
   static func image(_ command: ImageCommand) throws(VillaError) -> Int32 {
     switch command {
-    case .build(let output, let sizeMiB, let files, let dirs, let run):
+    case .build(let output, let sizeMiB, let givenFiles, let dirs,
+                let givenRun):
+      let (run, manifest) = try applyManifest(givenRun)
+      guard run.program != nil else {
+        throw .usage("the manifest names no program")
+      }
       var directory = [CChar](repeating: 0, count: 4096)
       let cwd = getcwd(&directory, directory.count) != nil
         ? String(cString: directory) : "/"
@@ -178,7 +243,8 @@ struct VillaCommandLine {
         VillaImage.Contents(
           program: program, arguments: run.arguments,
           environment: run.environment, hostname: run.hostname,
-          files: pairs(files), directories: pairs(dirs)),
+          files: pairs(givenFiles) + (manifest?.files ?? []),
+          directories: pairs(dirs) + (manifest?.directories ?? [])),
         at: output, sizeMiB: sizeMiB)
       printError("villa: wrote \(output) (\(sizeMiB) MiB)")
     case .list(let path):

@@ -127,6 +127,8 @@ private func applyOptions(_ options: [[UInt8]]) {
       Logger.threshold = level
     } else if text == "trace" || text.hasPrefix("trace=") {
       SyscallTrace.configure(text)
+    } else if text.hasPrefix("tmp-size=") || text == "ro" {
+      // Read when the root filesystem is built.
     } else if text == "stats" {
       Counters.enabled = true
     } else if text == "list-syscalls" {

@@ -37,6 +37,12 @@ enum RootFileSystem {
     let tmp = try directory("tmp", in: top, mode: 0o1777)
     let tmpfs = Tmpfs(deviceNumber: DeviceNumber.make(major: 0, minor: 2))
     tmpfs.root.mode = FileMode.ifdir.rawValue | 0o1777
+    for option in launch.options {
+      let text = String(decoding: option, as: UTF8.self)
+      if text.hasPrefix("tmp-size="), let size = UInt64(text.dropFirst(9)) {
+        tmpfs.limit = size
+      }
+    }
     Mounts.mount(tmpfs, on: tmp)
     _ = try directory("root", in: top, mode: 0o700)
 

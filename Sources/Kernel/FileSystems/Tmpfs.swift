@@ -9,6 +9,18 @@
 import LinuxABI
 
 final class Tmpfs: FileSystem {
+  /// The size limit (the manifest's "tmpfs" field); nil: memory only.
+  var limit: UInt64? = nil
+  /// Bytes of file contents held.
+  var usedBytes: UInt64 = 0
+
+  override func statistics() -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
+    guard let limit else { return super.statistics() }
+    let free = limit > usedBytes ? limit - usedBytes : 0
+    let files = super.statistics().3
+    return (4096, limit / 4096, free / 4096, files, 1 << 20)
+  }
+
   init(deviceNumber: UInt64) {
     super.init(name: "tmpfs", deviceNumber: deviceNumber, magic: 0x0102_1994)
     let directory = TmpfsInode(fileSystem: self,
@@ -18,7 +30,7 @@ final class Tmpfs: FileSystem {
 }
 
 final class TmpfsInode: Inode {
-  private var data: [UInt8] = []
+  private(set) var data: [UInt8] = []
   private var children: [(name: [UInt8], inode: Inode)] = []
   private var target: [UInt8] = []
   private var parentDirectory: Inode? = nil
@@ -69,18 +81,26 @@ final class TmpfsInode: Inode {
   /// tmpfs files are limited by memory; refuse sizes that could never fit.
   static let maximumSize: UInt64 = 1 << 40
 
+  private var tmpfs: Tmpfs? { fileSystem as? Tmpfs }
+
   private func reserve(_ length: UInt64) throws(Errno) {
     guard length > UInt64(data.count) else { return }
+    let growth = length - UInt64(data.count)
     let freeBytes = (FrameAllocator.totalFrames - FrameAllocator.usedFrames)
       * FrameAllocator.pageSize
-    guard length - UInt64(data.count) < freeBytes else { throw .ENOSPC }
+    guard growth < freeBytes else { throw .ENOSPC }
+    if let tmpfs, let limit = tmpfs.limit {
+      guard tmpfs.usedBytes + growth <= limit else { throw .ENOSPC }
+    }
     data += [UInt8](repeating: 0, count: Int(length) - data.count)
+    tmpfs?.usedBytes += growth
   }
 
   override func truncate(to length: UInt64) throws(Errno) {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
     guard length <= TmpfsInode.maximumSize else { throw .EFBIG }
     if length < UInt64(data.count) {
+      tmpfs?.usedBytes -= UInt64(data.count) - length
       data.removeSubrange(Int(length)...)
     } else {
       try reserve(length)
@@ -137,6 +157,11 @@ final class TmpfsInode: Inode {
       links -= 1
     } else {
       inode.links -= 1
+    }
+    // TODO(files): an unlinked file still open keeps counting against
+    // the limit until it is closed; its bytes are released at unlink.
+    if inode.links == 0, let file = inode as? TmpfsInode, inode.isRegular {
+      tmpfs?.usedBytes -= UInt64(file.data.count)
     }
     inode.changeTime = Timestamp.now
     touchModified()
