@@ -33,6 +33,9 @@ enum Scheduler {
     let guardState = InterruptGuard()
     threads.append(thread)
     guardState.restore()
+    // The running thread may now spin without a system call: the new
+    // one needs a time slice to end.
+    rearmTimer()
   }
 
   static var threadCount: Int { threads.count }
@@ -143,6 +146,7 @@ enum Scheduler {
     guard thread.state == .blocked else { return }
     thread.wokenUp = true
     thread.state = .runnable
+    if current != nil { rearmTimer() }
   }
 
   /// Sleeps the current thread until the monotonic clock reaches
