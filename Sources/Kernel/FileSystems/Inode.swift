@@ -41,6 +41,8 @@ class Inode {
   var accessTime = Timestamp.now
   var modifyTime = Timestamp.now
   var changeTime = Timestamp.now
+  /// flock(2) locks on this file, by open file description.
+  var flockHolders: [FlockHolder] = []
   /// Open descriptions of this inode; an unlinked inode lives on while
   /// any remain (the filesystem frees it at the last close).
   var openCount = 0
@@ -194,4 +196,10 @@ class FileSystem {
 
   /// Writes everything to stable storage (sync, syncfs).
   func sync() throws(Errno) {}
+}
+
+/// One flock(2) lock: which open file description holds it, and how.
+struct FlockHolder {
+  var file: OpenFile
+  var exclusive: Bool
 }
