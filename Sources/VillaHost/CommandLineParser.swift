@@ -132,6 +132,8 @@ public struct RunOptions: Equatable, Sendable {
   public var image: String?
   /// `--manifest FILE`: the application's JSON description.
   public var manifest: String?
+  /// `--read-only`: mount the image's filesystem read-only.
+  public var readOnlyRoot = false
   /// `--stats`, `--stats-json FILE`: report the kernel's counters.
   public var stats = false
   public var statsJSON: String?
@@ -262,6 +264,9 @@ public func parseRunArguments(_ arguments: [String])
       options.image = try value()
     case "--manifest":
       options.manifest = try value()
+    case "--read-only":
+      try flag()
+      options.readOnlyRoot = true
     case "--stats":
       try flag()
       options.stats = true

@@ -118,6 +118,12 @@ struct VillaCommandLine {
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
     configuration.diskImage = options.image
+    if options.readOnlyRoot {
+      guard options.image != nil else {
+        throw .usage("--read-only applies to --image")
+      }
+      configuration.kernelOptions.append("ro")
+    }
     if let size = manifest?.tmpSize {
       configuration.kernelOptions.append("tmp-size=\(size)")
     }
