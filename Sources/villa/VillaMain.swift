@@ -77,6 +77,7 @@ struct VillaCommandLine {
       extraQEMUArguments: options.extraQEMUArguments)
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
+    configuration.portForwards = options.portForwards
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
     // interrupt must stop QEMU too.
