@@ -81,7 +81,7 @@ var kernelTargets: [Target] {
     .executableTarget(
       name: "Kernel",
       dependencies: [
-        "LinuxABI", "ELFFormat", "HostLink", "Arch",
+        "LinuxABI", "ELFFormat", "HostLink", "NetStack", "Arch",
       ],
       swiftSettings: kernelSwift + [.swiftLanguageMode(.v5)],
       linkerSettings: [
