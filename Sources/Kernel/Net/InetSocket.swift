@@ -226,7 +226,12 @@ final class InetSocket: Socket {
       mayBlock: mayBlock, deadline: deadline(receiving: false),
       restart: restartMarker(receiving: false))
     { (stack) throws(NetError) in
-      try stack.sendTo(self.handle, data, to: destination)
+      // inet_send_prepare: an unbound socket gets a port before the
+      // send is even checked, so one that fails still binds.
+      if try stack.localAddress(self.handle).port == 0 {
+        try stack.bind(self.handle, to: .unspecified)
+      }
+      return try stack.sendTo(self.handle, data, to: destination)
     }
   }
 

@@ -155,7 +155,7 @@ enum SocketSyscalls {
         file = try InetSocket.open(kind: kind, flags: flags)
       case (SocketType.stream, _), (SocketType.datagram, _):
         // TODO(net): ICMP "ping" sockets (SOCK_DGRAM, IPPROTO_ICMP).
-        throw Socket.refuse("AF_INET protocol \(protocolNumber)",
+        throw Socket.refuse("AF_INET type \(kind) protocol \(protocolNumber)",
                             .EPROTONOSUPPORT)
       default:
         // TODO(net): raw sockets.
