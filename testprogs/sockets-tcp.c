@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -137,6 +138,13 @@ int main(void)
     SECTION("data both ways");
     CHECK_RET("write", write(client, "hello, server", 13), 13);
     char buffer[256];
+    struct pollfd arrival = {.fd = connection, .events = POLLIN};
+    CHECK_RET("it arrives", poll(&arrival, 1, 5000), 1);
+    int waiting = -1;
+    CHECK_RET("FIONREAD", ioctl(connection, FIONREAD, &waiting), 0);
+    CHECK_EQ("counts it all", waiting, 13);
+    CHECK_RET("MSG_PEEK", recv(connection, buffer, 5, MSG_PEEK), 5);
+    CHECK_MEM("sees the start", buffer, "hello", 5);
     CHECK_RET("read what was written", read_fully(connection, buffer, 13),
               13);
     CHECK_MEM("the bytes", buffer, "hello, server", 13);

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -59,6 +60,11 @@ int main(void)
     char buffer[128];
     struct sockaddr_in from;
     socklen_t length = sizeof from;
+    int waiting = -1;
+    CHECK_RET("FIONREAD", ioctl(b, FIONREAD, &waiting), 0);
+    CHECK_EQ("is the first datagram's size", waiting, 12);
+    CHECK_RET("MSG_PEEK", recv(b, buffer, 4, MSG_PEEK), 4);
+    CHECK_MEM("sees its start", buffer, "data", 4);
     CHECK_RET("recvfrom takes one datagram",
               recvfrom(b, buffer, sizeof buffer, 0,
                        (struct sockaddr *)&from, &length), 12);

@@ -268,16 +268,23 @@ final class InetSocket: Socket {
                         flags: Int32, mayBlock: Bool) throws(Errno)
     -> ReceivedMessage
   {
-    if flags & MessageFlags.peek != 0 {
-      // TODO(net): MSG_PEEK needs a non-consuming read in NetStack.
-      throw Socket.refuse("MSG_PEEK on AF_INET", .EOPNOTSUPP)
-    }
     if flags & MessageFlags.outOfBand != 0 {
       // TODO(net): urgent data is not implemented in NetStack.
       throw Socket.refuse("MSG_OOB", .EOPNOTSUPP)
     }
     let deadline = deadline(receiving: true)
     let restart = restartMarker(receiving: true)
+    if flags & MessageFlags.peek != 0 {
+      // MSG_PEEK: one look, waiting as a read would; nothing consumed.
+      let info = try NetworkService.perform(
+        mayBlock: mayBlock, deadline: deadline, restart: restart)
+      { (stack) throws(NetError) in
+        try stack.peek(self.handle, into: buffer)
+      }
+      return ReceivedMessage(
+        count: info.count, length: info.length,
+        source: isStream ? [] : InetSocket.sockaddr(info.source))
+    }
     if !isStream {
       let info = try NetworkService.perform(
         mayBlock: mayBlock, deadline: deadline, restart: restart)
@@ -361,8 +368,18 @@ final class InetSocket: Socket {
     }
   }
 
-  // TODO(net): FIONREAD (bytes waiting) needs a count from NetStack; it
-  // is ENOTTY here.
+  override func ioctl(request: UInt64, argument: UserAddress)
+    throws(Errno) -> Int
+  {
+    if request == 0x541B {  // FIONREAD (SIOCINQ)
+      let count = try inspect { (stack) throws(NetError) in
+        try stack.bytesAvailable(self.handle)
+      }
+      try UserMemory.write(Int32(clamping: count), to: argument)
+      return 0
+    }
+    return try super.ioctl(request: request, argument: argument)
+  }
 
   // MARK: Options
 
