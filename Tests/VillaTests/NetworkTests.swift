@@ -1,10 +1,12 @@
 // The network end to end, between this host and a program in Villa over
 // QEMU's user network: a small HTTP server in the guest answers a client
-// on the host through `-p` (a hostfwd rule on 127.0.0.1 only), and a
-// client in the guest reaches a server on the host through the user
-// network's gateway, 10.0.2.2. Both C programs are in testprogs/net/
-// and built here with gcc -static; they are not conformance programs,
-// since each needs the other side.
+// on the host through `-p` (a hostfwd rule on 127.0.0.1 only); an epoll
+// echo server in the guest serves hundreds of TCP connections, fifty at
+// a time, and UDP datagrams through a /udp forward; and a client in the
+// guest reaches a server on the host through the user network's
+// gateway, 10.0.2.2. The C programs are in testprogs/net/ and built
+// here with gcc -static; they are not conformance programs, since each
+// needs the other side.
 
 import Foundation
 import Glibc
@@ -14,6 +16,23 @@ import XCTest
 /// What a VM running on another thread produced, read after it ended.
 private final class RunBox: @unchecked Sendable {
   var outcome: Result<RunOutcome, Error>?
+}
+
+/// Counts shared by the client threads.
+private final class Tally: @unchecked Sendable {
+  let lock = NSLock()
+  var succeeded = 0
+  var failures: [String] = []
+
+  func record(_ failure: String?) {
+    lock.lock()
+    if let failure {
+      if failures.count < 5 { failures.append(failure) }
+    } else {
+      succeeded += 1
+    }
+    lock.unlock()
+  }
 }
 
 /// What the host-side server thread saw.
@@ -108,6 +127,150 @@ final class NetworkTests: XCTestCase {
       reply += buffer[0..<n]
     }
     return reply.isEmpty ? nil : String(decoding: reply, as: UTF8.self)
+  }
+
+  /// A connected TCP socket to 127.0.0.1:`port` with 10 s timeouts, or
+  /// -1.
+  private static func connectLocal(_ port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return -1 }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+      setsockopt(fd, SOL_SOCKET, option, &timeout,
+                 socklen_t(MemoryLayout<timeval>.size))
+    }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
+    }
+    if !connected {
+      close(fd)
+      return -1
+    }
+    return fd
+  }
+
+  /// One echo exchange on a new connection: nil when every byte came
+  /// back, else what went wrong.
+  private static func echo(port: UInt16, payload: [UInt8]) -> String? {
+    let fd = NetworkTests.connectLocal(port)
+    guard fd >= 0 else { return "connect: errno \(errno)" }
+    defer { close(fd) }
+    var sent = 0
+    while sent < payload.count {
+      let n = payload[sent...].withUnsafeBytes {
+        write(fd, $0.baseAddress, $0.count)
+      }
+      guard n > 0 else { return "write: errno \(errno)" }
+      sent += n
+    }
+    var back: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while back.count < payload.count {
+      let n = read(fd, &buffer, buffer.count)
+      guard n > 0 else {
+        return "read after \(back.count) of \(payload.count) bytes: "
+          + (n == 0 ? "end of file" : "errno \(errno)")
+      }
+      back += buffer[0..<n]
+    }
+    return back == payload ? nil : "the echo differs"
+  }
+
+  /// Sends `datagram` to 127.0.0.1:`port` and waits up to `wait` seconds
+  /// for an answer.
+  private static func udpExchange(port: UInt16, datagram: [UInt8], wait: Int32)
+    -> [UInt8]?
+  {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let sent = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        sendto(fd, datagram, datagram.count, 0, $0,
+               socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard sent == datagram.count else { return nil }
+    var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    guard poll(&ready, 1, wait * 1000) == 1 else { return nil }
+    var buffer = [UInt8](repeating: 0, count: 2048)
+    let n = recv(fd, &buffer, buffer.count, 0)
+    return n >= 0 ? Array(buffer[0..<n]) : nil
+  }
+
+  /// An epoll echo server in Villa behind `-p HOST:7000` and
+  /// `-p HOST:7000/udp`: 200 connections from the host, 50 at a time,
+  /// each with its own 20 KB, all echoed intact; datagrams echoed too.
+  func testEchoServerServesManyConnections() throws {
+    let server = try program("echo-server")
+    let tcpPort = try freePort()
+    let udpPort = try freePort()
+    var configuration = RunConfiguration(
+      programPath: server, arguments: ["7000"],
+      kernelPath: try TestPackage.kernel(), accelerator: testAccelerator,
+      timeout: .seconds(240))
+    configuration.portForwards = [
+      PortForward(hostAddress: "127.0.0.1", hostPort: tcpPort,
+                  guestPort: 7000),
+      PortForward(transport: .udp, hostAddress: "127.0.0.1",
+                  hostPort: udpPort, guestPort: 7000),
+    ]
+    let wait = start(configuration)
+
+    // The forward exists at once; the server some time after boot.
+    let probe = Array("are you there?".utf8)
+    var up = false
+    let deadline = Date().addingTimeInterval(60)
+    while !up && Date() < deadline {
+      up = NetworkTests.echo(port: tcpPort, payload: probe) == nil
+      if !up { usleep(100_000) }
+    }
+    XCTAssertTrue(up, "the echo server never answered")
+
+    let tally = Tally()
+    let connections = 200
+    let concurrency = 50
+    DispatchQueue.concurrentPerform(iterations: concurrency) { worker in
+      var index = worker
+      while index < connections {
+        var payload = [UInt8](repeating: 0, count: 20_000)
+        for i in payload.indices {
+          payload[i] = UInt8(truncatingIfNeeded: i &* 31 &+ index)
+        }
+        tally.record(NetworkTests.echo(port: tcpPort, payload: payload))
+        index += concurrency
+      }
+    }
+    XCTAssertEqual(tally.succeeded, connections,
+                   tally.failures.joined(separator: "; "))
+
+    let datagram = Array("a datagram through -p /udp".utf8)
+    var answer: [UInt8]?
+    for _ in 0..<10 where answer == nil {
+      answer = NetworkTests.udpExchange(port: udpPort, datagram: datagram, wait: 2)
+    }
+    XCTAssertEqual(answer, datagram)
+    _ = NetworkTests.udpExchange(port: udpPort, datagram: Array("quit".utf8), wait: 0)
+
+    let outcome = try wait(120)
+    XCTAssertEqual(outcome.exit, .exited(0),
+                   outcome.kernelLog.suffix(20).joined(separator: "\n"))
+    let echoedDatagrams = answer == nil ? 0 : 1
+    XCTAssertEqual(
+      String(decoding: outcome.stdout, as: UTF8.self),
+      "tcp connections \(connections + 1), bytes "
+        + "\(connections * 20_000 + probe.count); "
+        + "udp datagrams \(echoedDatagrams)\n")
   }
 
   /// `villa run -p 127.0.0.1:HOST:8080 http-server 8080`, then a GET
