@@ -136,6 +136,20 @@ static inline const char *errno_name(int code)
     case ECONNREFUSED: return "ECONNREFUSED";
     case EADDRINUSE: return "EADDRINUSE";
     case ECANCELED: return "ECANCELED";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EPROTOTYPE: return "EPROTOTYPE";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ECONNRESET: return "ECONNRESET";
+    case EISCONN: return "EISCONN";
+    case ENOTCONN: return "ENOTCONN";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
     default: {
         static char unknown[24];
         snprintf(unknown, sizeof unknown, "errno %d", code);

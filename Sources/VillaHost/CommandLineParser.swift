@@ -137,6 +137,8 @@ public struct RunOptions: Equatable, Sendable {
   /// `--stats`, `--stats-json FILE`: report the kernel's counters.
   public var stats = false
   public var statsJSON: String?
+  /// `-p` / `--publish`, in the order given.
+  public var portForwards: [PortForward] = []
 
   public init() {}
 }
@@ -272,6 +274,15 @@ public func parseRunArguments(_ arguments: [String])
       options.stats = true
     case "--stats-json":
       options.statsJSON = try value()
+    case "-p", "--publish":
+      let forward = try parsePortForward(try value())
+      if options.portForwards.contains(where: {
+        $0.transport == forward.transport && $0.hostPort == forward.hostPort
+      }) {
+        throw .usage("host port \(forward.hostPort)/"
+          + "\(forward.transport.rawValue) is published twice")
+      }
+      options.portForwards.append(forward)
     case "--trace":
       // "--trace" traces every call; "--trace=open,read" only those.
       let names = (inline ?? "").split(separator: ",").map(String.init)
@@ -284,6 +295,57 @@ public func parseRunArguments(_ arguments: [String])
     }
   }
   return .run(options)
+}
+
+/// Parses a `-p` value: "PORT", "HOST:GUEST" or "ADDRESS:HOST:GUEST",
+/// each optionally followed by "/tcp" (the default) or "/udp". Ports are
+/// 1 to 65535; ADDRESS is a dotted IPv4 address on the host.
+public func parsePortForward(_ text: String) throws(VillaError)
+  -> PortForward
+{
+  let usage = "bad port forward '\(text)' (use PORT, HOST:GUEST or"
+    + " ADDRESS:HOST:GUEST, optionally with /tcp or /udp)"
+  var spec = Substring(text)
+  var transport = PortForward.Transport.tcp
+  if let slash = spec.lastIndex(of: "/") {
+    switch spec[spec.index(after: slash)...] {
+    case "tcp": transport = .tcp
+    case "udp": transport = .udp
+    default: throw .usage(usage)
+    }
+    spec = spec[..<slash]
+  }
+  let parts = spec.split(separator: ":", omittingEmptySubsequences: false)
+  func port(_ part: Substring) throws(VillaError) -> UInt16 {
+    guard !part.isEmpty, part.allSatisfy({ $0.isASCII && $0.isNumber }),
+      let number = UInt16(part), number > 0
+    else { throw .usage(usage + ": ports are 1 to 65535") }
+    return number
+  }
+  switch parts.count {
+  case 1:
+    let number = try port(parts[0])
+    return PortForward(transport: transport, hostPort: number,
+                       guestPort: number)
+  case 2:
+    return PortForward(transport: transport, hostPort: try port(parts[0]),
+                       guestPort: try port(parts[1]))
+  case 3:
+    let address = String(parts[0])
+    let octets = address.split(separator: ".",
+                               omittingEmptySubsequences: false)
+    guard octets.count == 4, octets.allSatisfy({
+      !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber)
+        && Int($0).map({ $0 <= 255 }) == true
+    }) else {
+      throw .usage(usage + ": '\(address)' is not an IPv4 address")
+    }
+    return PortForward(transport: transport, hostAddress: address,
+                       hostPort: try port(parts[1]),
+                       guestPort: try port(parts[2]))
+  default:
+    throw .usage(usage)
+  }
 }
 
 /// Checks one `--env` value: "KEY=VALUE" with a non-empty KEY.

@@ -80,6 +80,10 @@ public enum VillaHelp {
       --stats-json FILE    Write the same figures to FILE as JSON
       --trace[=NAMES]      Trace system calls on stderr, strace-style;
                            NAMES limits it (e.g. --trace=openat,read)
+      -p, --publish [ADDR:]HOST:GUEST[/udp]
+                           Forward host port HOST (on ADDR, default every
+                           address) to guest port GUEST, TCP unless /udp;
+                           -p PORT forwards PORT to itself (repeatable)
       --qemu-arg ARG       Pass ARG to QEMU as is (repeatable)
       -h, --help           Show this help
 
@@ -87,11 +91,17 @@ public enum VillaHelp {
       VILLA_KERNEL         Kernel ELF, when --kernel is not given
       VILLA_QEMU           QEMU binary (default qemu-system-x86_64)
 
+    Network:
+      The guest has QEMU's user network: address 10.0.2.15 by DHCP,
+      gateway 10.0.2.2 (the host), DNS 10.0.2.3. Outbound connections
+      work; inbound ones need -p.
+
     \(exitStatusSection)
     Examples:
       villa run /bin/busybox echo hello
       villa run --env HOME=/ --memory 512M ./myprog -- --its-flag
       echo data | villa run --timeout 10 /bin/busybox wc -c
+      villa run -p 8080 -p 5353:53/udp ./server
     """
   }
 

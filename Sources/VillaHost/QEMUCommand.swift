@@ -62,6 +62,8 @@ public struct QEMULaunch: Equatable, Sendable {
   public var stdoutPath: String
   public var stderrPath: String
   public var kernelChannelPath: String
+  /// Host ports forwarded into the guest through the user network.
+  public var portForwards: [PortForward]
   /// Appended last, verbatim.
   public var extraArguments: [String]
 
@@ -69,7 +71,7 @@ public struct QEMULaunch: Equatable, Sendable {
     qemuPath: String, machine: MachineType, accelerator: Accelerator,
     memoryMiB: Int, kernelPath: String, bundlePath: String,
     stdoutPath: String, stderrPath: String, kernelChannelPath: String,
-    extraArguments: [String] = []
+    portForwards: [PortForward] = [], extraArguments: [String] = []
   ) {
     self.qemuPath = qemuPath
     self.machine = machine
@@ -80,6 +82,7 @@ public struct QEMULaunch: Equatable, Sendable {
     self.stdoutPath = stdoutPath
     self.stderrPath = stderrPath
     self.kernelChannelPath = kernelChannelPath
+    self.portForwards = portForwards
     self.extraArguments = extraArguments
   }
 
@@ -114,6 +117,7 @@ public struct QEMULaunch: Equatable, Sendable {
       "-device",
       "isa-debug-exit,iobase=\(hex(MachineContract.debugExitPort)),iosize=0x04",
     ]
+    result += networkArguments
     for channel in SerialChannel.allCases {
       result += [
         "-chardev",
@@ -125,6 +129,27 @@ public struct QEMULaunch: Equatable, Sendable {
     }
     return result + extraArguments
   }
+
+  /// The network: QEMU's user-mode stack (slirp) behind one virtio-net
+  /// device, always present so that DNS and outbound connections work.
+  /// The guest is 10.0.2.15 by DHCP, the host's gateway 10.0.2.2 and its
+  /// DNS relay 10.0.2.3; `-p` adds a hostfwd rule per forward. On q35
+  /// the device is PCI and its option ROM (iPXE) is left out, which
+  /// would only slow the firmware down.
+  public var networkArguments: [String] {
+    var netdev = "user,id=\(QEMULaunch.networkID)"
+    for forward in portForwards { netdev += ",hostfwd=" + forward.hostfwd }
+    let device: String
+    switch machine {
+    case .microvm:
+      device = "virtio-net-device,netdev=\(QEMULaunch.networkID)"
+    case .q35:
+      device = "virtio-net-pci,netdev=\(QEMULaunch.networkID),romfile="
+    }
+    return ["-netdev", netdev, "-device", device]
+  }
+
+  public static let networkID = "villa-net"
 
   /// The whole command line, the QEMU binary first.
   public var commandLine: [String] { [qemuPath] + arguments }

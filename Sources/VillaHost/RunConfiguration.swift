@@ -36,6 +36,37 @@ public enum KernelLogLevel: String, CaseIterable, Sendable {
   case error, warn, info, debug, trace
 }
 
+/// One `-p` port forward: connections (or datagrams) to a host port are
+/// carried into the guest by QEMU's user network (its `hostfwd` rule).
+public struct PortForward: Equatable, Hashable, Sendable {
+  public enum Transport: String, Sendable {
+    case tcp
+    case udp
+  }
+
+  public var transport: Transport
+  /// The host address to listen on; nil listens on every address, as
+  /// QEMU and Docker do by default.
+  public var hostAddress: String?
+  public var hostPort: UInt16
+  public var guestPort: UInt16
+
+  public init(transport: Transport = .tcp, hostAddress: String? = nil,
+              hostPort: UInt16, guestPort: UInt16)
+  {
+    self.transport = transport
+    self.hostAddress = hostAddress
+    self.hostPort = hostPort
+    self.guestPort = guestPort
+  }
+
+  /// QEMU's `hostfwd` value: "tcp:ADDR:HOSTPORT-:GUESTPORT" (an empty
+  /// guest address is the first DHCP lease, 10.0.2.15).
+  public var hostfwd: String {
+    "\(transport.rawValue):\(hostAddress ?? ""):\(hostPort)-:\(guestPort)"
+  }
+}
+
 /// Everything one run needs.
 public struct RunConfiguration: Equatable, Sendable {
   /// The program as the user named it; it becomes argv[0]. A name
@@ -73,6 +104,8 @@ public struct RunConfiguration: Equatable, Sendable {
   public var diskImage: String? = nil
   /// The QEMU binary (a path, or a name searched in PATH).
   public var qemuPath: String
+  /// Host ports forwarded into the guest (`-p`).
+  public var portForwards: [PortForward] = []
 
   public static let defaultMemoryMiB = 256
   public static let minimumMemoryMiB = 16

@@ -248,6 +248,7 @@ public func runInVilla(
     kernelPath: kernelPath, bundlePath: bundlePath,
     stdoutPath: channelPaths.stdout, stderrPath: channelPaths.stderr,
     kernelChannelPath: channelPaths.kernel,
+    portForwards: configuration.portForwards,
     extraArguments: configuration.extraQEMUArguments)
 
   // The pump's consumers: the program's streams into the sink, the

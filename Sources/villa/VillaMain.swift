@@ -65,10 +65,14 @@ struct VillaCommandLine {
     {
       options.hostname = hostname
     }
-    if !manifest.ports.isEmpty {
-      // TODO(net): the manifest's ports become -p once networking lands.
-      throw .usage("manifest field \"ports\": port forwarding is not"
-        + " available in this build of villa")
+    // The manifest's ports are -p values; the command line's come first.
+    for port in manifest.ports {
+      let forward = try parsePortForward(port)
+      if !options.portForwards.contains(where: {
+        $0.transport == forward.transport && $0.hostPort == forward.hostPort
+      }) {
+        options.portForwards.append(forward)
+      }
     }
     return (options, manifest)
   }
@@ -156,6 +160,7 @@ struct VillaCommandLine {
     if options.stats || options.statsJSON != nil {
       configuration.kernelOptions.append("stats")
     }
+    configuration.portForwards = options.portForwards
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
     // interrupt must stop QEMU too.

@@ -547,6 +547,37 @@ final class LinuxABITests: XCTestCase {
     XCTAssertNotNil(Stat(bytes: [UInt8](repeating: 0, count: 144)))
   }
 
+  /// sockaddr_in keeps the port and address big-endian in memory; the
+  /// bytes below are what C's htons(8080) and inet_addr("127.0.0.1")
+  /// store.
+  func testSocketStructBytes() {
+    let loopback = SockaddrIn(address: 0x7F00_0001, port: 8080)
+    XCTAssertEqual(loopback.encoded(), [
+      2, 0, 0x1F, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+    ])
+    XCTAssertEqual(SockaddrIn(bytes: loopback.encoded()), loopback)
+    XCTAssertNil(SockaddrIn(bytes: [UInt8](repeating: 0, count: 15)))
+
+    let header = Msghdr(name: 0x1000, nameLength: 16, iov: 0x2000,
+                        iovLength: 3, control: 0, controlLength: 0,
+                        flags: MessageFlags.truncate)
+    let bytes = header.encoded()
+    XCTAssertEqual(bytes.count, 56)
+    XCTAssertEqual(bytes[Msghdr.nameLengthOffset], 16)
+    XCTAssertEqual(bytes[Msghdr.flagsOffset], 0x20)
+    XCTAssertEqual(bytes[24], 3)
+    XCTAssertEqual(Msghdr(bytes: bytes), header)
+    XCTAssertNil(Msghdr(bytes: [UInt8](repeating: 0, count: 48)))
+
+    let linger = Linger(enabled: 1, seconds: 0)
+    XCTAssertEqual(linger.encoded(), [1, 0, 0, 0, 0, 0, 0, 0])
+    XCTAssertEqual(Linger(bytes: linger.encoded()), linger)
+    // SOCK_NONBLOCK and SOCK_CLOEXEC share the O_ flags' bits.
+    XCTAssertEqual(UInt32(SocketType.nonBlock), OpenFlags.nonblock.rawValue)
+    XCTAssertEqual(UInt32(SocketType.closeOnExec),
+                   OpenFlags.cloexec.rawValue)
+  }
+
   func testDecodingFromSlices() {
     // A struct read out of the middle of a larger buffer.
     let buffer: [UInt8] = [0xAA, 0xBB] + Winsize(row: 1, col: 2).encoded()

@@ -1404,6 +1404,56 @@ final class NetStackProtocolTests: XCTestCase {
     XCTAssertNil(receiveDatagram(b, echo))
   }
 
+  /// MSG_PEEK leaves what it copies; FIONREAD counts what waits.
+  func testPeekAndBytesAvailable() throws {
+    let link = SimulatedLink()
+    let stack = makeStack(1)
+    link.add(stack)
+    let listener = try stack.tcpListen(port: 80, backlog: 1)
+    let client = try stack.tcpConnect(address: .loopback, port: 80)
+    var server: SocketHandle?
+    XCTAssertTrue(link.run(for: 1_000, step: {
+      if server == nil { server = try? stack.tcpAccept(listener) }
+    }) { server != nil })
+    let accepted = try XCTUnwrap(server)
+    XCTAssertEqual(try stack.bytesAvailable(accepted), 0)
+    XCTAssertThrowsError(try stack.bytesAvailable(listener))
+    XCTAssertEqual(try stack.send(client, Array("peekaboo".utf8)), 8)
+    XCTAssertTrue(link.run(for: 1_000) {
+      (try? stack.bytesAvailable(accepted)) == 8
+    })
+    var buffer = [UInt8](repeating: 0, count: 4)
+    let peeked = try buffer.withUnsafeMutableBytes {
+      try stack.peek(accepted, into: $0)
+    }
+    XCTAssertEqual(peeked.count, 4)
+    XCTAssertEqual(buffer, Array("peek".utf8))
+    XCTAssertEqual(try stack.bytesAvailable(accepted), 8)
+    XCTAssertEqual(try stack.receive(accepted, maximumCount: 16),
+                   Array("peekaboo".utf8))
+    XCTAssertThrowsError(try buffer.withUnsafeMutableBytes {
+      try stack.peek(accepted, into: $0)
+    }) { XCTAssertEqual($0 as? NetError, .wouldBlock) }
+
+    let udp = try stack.openUDP()
+    try stack.bind(udp, to: SocketAddress(.loopback, 53))
+    let sender = try stack.openUDP()
+    _ = try stack.sendTo(sender, [9, 8, 7, 6, 5],
+                         to: SocketAddress(.loopback, 53))
+    link.advance(by: 10)
+    XCTAssertEqual(try stack.bytesAvailable(udp), 5)
+    let info = try buffer.withUnsafeMutableBytes {
+      try stack.peek(udp, into: $0)
+    }
+    XCTAssertEqual(info.count, 4)
+    XCTAssertEqual(info.length, 5)
+    XCTAssertEqual(buffer, [9, 8, 7, 6])
+    // Still there, whole.
+    let taken = try XCTUnwrap(receiveDatagram(stack, udp))
+    XCTAssertEqual(taken.bytes, [9, 8, 7, 6, 5])
+    XCTAssertEqual(try stack.bytesAvailable(udp), 0)
+  }
+
   func testUDPPortUnreachableReachesConnectedSocket() throws {
     let (link, a, b) = pair()
     let client = try a.openUDP()

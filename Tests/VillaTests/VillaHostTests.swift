@@ -134,6 +134,14 @@ final class VillaHostTests: XCTestCase {
       (["run", "--hostname", "", "prog"], "bad host name"),
       (["run", "--hostname", String(repeating: "h", count: 65)],
        "1 to 64 bytes"),
+      (["run", "-p"], "option -p needs a value"),
+      (["run", "-p", "0", "prog"], "ports are 1 to 65535"),
+      (["run", "-p", "70000", "prog"], "ports are 1 to 65535"),
+      (["run", "-p", "80:", "prog"], "ports are 1 to 65535"),
+      (["run", "-p", "80/sctp", "prog"], "bad port forward '80/sctp'"),
+      (["run", "-p", "1:2:3:4", "prog"], "bad port forward"),
+      (["run", "-p", "host:80:80", "prog"], "not an IPv4 address"),
+      (["run", "-p", "8080", "-p", "8080:80", "prog"], "published twice"),
     ]
     for (arguments, expected) in cases {
       let message = usageError(arguments)
@@ -254,6 +262,7 @@ final class VillaHostTests: XCTestCase {
 
     XCTAssertEqual(values(of: "-device", in: arguments), [
       "isa-debug-exit,iobase=0xf4,iosize=0x04",
+      "virtio-net-device,netdev=villa-net",
       "isa-serial,chardev=villa-stdout,iobase=0x3f8,irq=4",
       "isa-serial,chardev=villa-stderr,iobase=0x2f8,irq=3",
       "isa-serial,chardev=villa-kernel,iobase=0x3e8,irq=6",
@@ -274,9 +283,51 @@ final class VillaHostTests: XCTestCase {
     XCTAssertEqual(values(of: "-M", in: arguments), ["q35"])
     XCTAssertEqual(values(of: "-accel", in: arguments), ["kvm"])
     XCTAssertEqual(values(of: "-cpu", in: arguments), ["host"])
-    // The same devices on both machines.
+    // The same devices on both machines, but the network card is PCI
+    // (without its boot ROM) on q35.
+    let microvmDevices = values(of: "-device",
+                                in: launch(.microvm, .tcg).arguments)
     XCTAssertEqual(values(of: "-device", in: arguments),
-                   values(of: "-device", in: launch(.microvm, .tcg).arguments))
+                   microvmDevices.map {
+                     $0.hasPrefix("virtio-net-device")
+                       ? "virtio-net-pci,netdev=villa-net,romfile=" : $0
+                   })
+  }
+
+  func testUserNetworkAndPortForwards() {
+    var configured = launch(.microvm, .tcg)
+    XCTAssertEqual(values(of: "-netdev", in: configured.arguments),
+                   ["user,id=villa-net"])
+    configured.portForwards = [
+      PortForward(hostPort: 8080, guestPort: 80),
+      PortForward(transport: .udp, hostAddress: "127.0.0.1", hostPort: 5353,
+                  guestPort: 53),
+    ]
+    XCTAssertEqual(values(of: "-netdev", in: configured.arguments), [
+      "user,id=villa-net,hostfwd=tcp::8080-:80"
+        + ",hostfwd=udp:127.0.0.1:5353-:53"
+    ])
+  }
+
+  func testPortForwardParsing() throws {
+    XCTAssertEqual(try parsePortForward("8080"),
+                   PortForward(hostPort: 8080, guestPort: 8080))
+    XCTAssertEqual(try parsePortForward("8080:80/tcp"),
+                   PortForward(hostPort: 8080, guestPort: 80))
+    XCTAssertEqual(try parsePortForward("53/udp"),
+                   PortForward(transport: .udp, hostPort: 53, guestPort: 53))
+    XCTAssertEqual(try parsePortForward("127.0.0.1:8443:443"),
+                   PortForward(hostAddress: "127.0.0.1", hostPort: 8443,
+                               guestPort: 443))
+    let options = try parseRun(["-p", "80", "--publish=81:8081/udp", "prog"])
+    XCTAssertEqual(options.portForwards, [
+      PortForward(hostPort: 80, guestPort: 80),
+      PortForward(transport: .udp, hostPort: 81, guestPort: 8081),
+    ])
+    XCTAssertEqual(options.program, "prog")
+    // The same host port may carry TCP and UDP at once.
+    XCTAssertEqual(try parseRun(["-p", "53", "-p", "53/udp", "p"])
+      .portForwards.count, 2)
   }
 
   func testSerialPortsFollowTheContract() {

@@ -46,6 +46,9 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   if launch.options.contains(Array("list-syscalls".utf8)) {
     listSyscalls()
   }
+  // Before the root filesystem: /etc/resolv.conf comes from DHCP.
+  NetworkService.start(device: Devices.networks.first,
+                       hostName: launch.hostname)
 
   var imageProgram: UnsafeRawBufferPointer? = nil
   do throws(Errno) {

@@ -2,8 +2,9 @@
 // host. Queue 0 receives, queue 1 transmits. Every frame carries a 12-byte
 // virtio_net_hdr in front; with no offloads negotiated it is all zeroes on
 // transmit and ignored on receive. Receive buffers (one page each) stay
-// posted; the interrupt handler hands finished frames to `onReceive` and
-// posts the buffers again.
+// posted; the interrupt handler hands finished frames to `onReceive`,
+// posts the buffers again, reclaims sent buffers, and then calls
+// `afterInterrupt` once, so the network layer can process the batch.
 //
 // TODO(net): checksum and segmentation offloads (VIRTIO_NET_F_CSUM,
 // GUEST_CSUM, HOST_TSO4) would save the stack computing checksums.
@@ -24,6 +25,9 @@ final class VirtioNetworkDevice {
   /// Frames that arrived (without the virtio header), handled in
   /// interrupt context: the stack queues them and returns quickly.
   var onReceive: (([UInt8]) -> Void)? = nil
+  /// Called at the end of every interrupt, in interrupt context, after
+  /// the received frames were handed over and the transmit ring drained.
+  var afterInterrupt: (() -> Void)? = nil
 
   /// The frame page behind each posted receive descriptor head.
   private var receivePages: [UInt16: UInt64] = [:]
@@ -139,5 +143,6 @@ final class VirtioNetworkDevice {
     }
     if reposted { transport.notify(receiveQueue) }
     reclaimTransmitted()
+    afterInterrupt?()
   }
 }

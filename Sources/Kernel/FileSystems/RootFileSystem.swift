@@ -62,7 +62,8 @@ enum RootFileSystem {
       ("hostname", hostname + "\n"),
       ("hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t\(hostname)\n"
         + "::1\tlocalhost ip6-localhost ip6-loopback\n"),
-      ("resolv.conf", "nameserver 10.0.2.3\n"),
+      // From the DHCP lease, which boot waited for.
+      ("resolv.conf", NetworkService.resolverConfiguration),
       ("passwd", "root:x:0:0:root:/root:/bin/sh\n"),
       ("group", "root:x:0:\n"),
       ("nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),

@@ -1,7 +1,8 @@
 // Timers that fire on their own: alarm(2) and setitimer(2) (ITIMER_REAL),
 // POSIX timers (timer_create(2)) and timerfd(2). Each is a deadline on the
 // monotonic clock, an optional interval, and what firing does: queue a
-// signal or bump a timerfd's expiry count. The scheduler arms the APIC
+// signal, bump a timerfd's expiry count, or run kernel work (the network
+// stack's timers). The scheduler arms the APIC
 // timer for the nearest deadline and calls `fireDue` on every timer
 // interrupt and idle wake-up.
 
@@ -12,6 +13,9 @@ final class KernelTimer {
     case signal(Int32, code: Int32, value: UInt64)
     case signalThread(Int32, tid: Int32, value: UInt64)
     case timerFile(TimerFile)
+    /// Kernel work that is not a process's (the network stack's timers):
+    /// runs with interrupts off, whether or not a program is running.
+    case kernel(() -> Void)
     case none
   }
 
@@ -94,6 +98,10 @@ enum KernelTimers {
   }
 
   private static func fire(_ timer: KernelTimer, _ expirations: Int) {
+    if case .kernel(let work) = timer.action {
+      work()
+      return
+    }
     guard let process = Process.currentOrNil else { return }
     switch timer.action {
     case .signal(let signal, let code, let value):
@@ -113,7 +121,7 @@ enum KernelTimers {
       Signals.send(info, to: thread)
     case .timerFile(let file):
       file.expire(count: UInt64(expirations))
-    case .none:
+    case .kernel, .none:
       break
     }
   }

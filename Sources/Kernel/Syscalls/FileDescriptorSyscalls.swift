@@ -3,6 +3,8 @@
 // preadv2(2), pwritev2(2), close(2), close_range(2), fstat(2), lseek(2),
 // ioctl(2), fcntl(2), dup(2), dup2(2), dup3(2), getdents64(2), fsync(2),
 // fdatasync(2), sync(2), syncfs(2), ftruncate(2), fallocate(2).
+// Reads and writes on sockets go to SocketSyscalls, which keeps a
+// datagram whole.
 
 import LinuxABI
 
@@ -24,6 +26,14 @@ enum FileDescriptorSyscalls {
                 count: args.a2)
     }
     d.register(.readv, .implemented) { args throws(Errno) in
+      if let socket = try Process.current.files.get(args.int(args.a0))
+        as? Socket
+      {
+        // One readv is one recvmsg: a datagram lands across the vectors.
+        return try SocketSyscalls.receive(
+          socket, buffers: iovecs(args.address(args.a1), args.a2),
+          flags: 0).count
+      }
       var total = 0
       for (base, length) in try iovecs(args.address(args.a1), args.a2) {
         // One readv is one read: only its start may wait.
@@ -41,6 +51,13 @@ enum FileDescriptorSyscalls {
       return total
     }
     d.register(.writev, .implemented) { args throws(Errno) in
+      if let socket = try Process.current.files.get(args.int(args.a0))
+        as? Socket
+      {
+        return try SocketSyscalls.send(
+          socket, buffers: iovecs(args.address(args.a1), args.a2),
+          to: nil, flags: 0)
+      }
       var total = 0
       for (base, length) in try iovecs(args.address(args.a1), args.a2) {
         total += try write(fd: args.int(args.a0), buffer: base,
@@ -228,6 +245,10 @@ enum FileDescriptorSyscalls {
                    mayWait: Bool = true) throws(Errno) -> Int
   {
     let file = try Process.current.files.get(fd)
+    if let socket = file as? Socket {
+      return try SocketSyscalls.receive(socket, buffers: [(buffer, count)],
+                                        flags: 0).count
+    }
     let size = Int(min(count, UInt64(maximumTransfer)))
     try UserMemory.checkRange(buffer, size)
     // Bounce through a kernel buffer in chunks: the user pages may fault.
@@ -269,6 +290,10 @@ enum FileDescriptorSyscalls {
     throws(Errno) -> Int
   {
     let file = try Process.current.files.get(fd)
+    if let socket = file as? Socket {
+      return try SocketSyscalls.send(socket, buffers: [(buffer, count)],
+                                     to: nil, flags: 0)
+    }
     let size = Int(min(count, UInt64(maximumTransfer)))
     try UserMemory.checkRange(buffer, size)
     var done = 0

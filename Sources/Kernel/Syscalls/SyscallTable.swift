@@ -14,4 +14,5 @@ func registerAllSyscalls() {
   PipeSyscalls.register()
   PollSyscalls.register()
   TimerSyscalls.register()
+  SocketSyscalls.register()
 }

@@ -346,6 +346,44 @@ extension NetworkStack {
     }
   }
 
+  /// recv(2) with MSG_PEEK: like `receiveFrom`, but what it copies stays
+  /// queued (a datagram whole, stream bytes from the start).
+  public func peek(_ handle: SocketHandle,
+                   into buffer: UnsafeMutableRawBufferPointer)
+    throws(NetError) -> DatagramInfo
+  {
+    switch try lookup(handle) {
+    case .udp(let socket):
+      if let info = socket.take(into: buffer, peek: true) { return info }
+      if let error = socket.pendingError {
+        socket.pendingError = nil
+        throw error
+      }
+      if socket.readShutdown {
+        return DatagramInfo(count: 0, length: 0, source: .unspecified)
+      }
+      throw .wouldBlock
+    case .tcp(let connection):
+      let count = try connection.read(into: buffer, peek: true)
+      return DatagramInfo(count: count, length: count,
+                          source: connection.remote)
+    case .listener:
+      throw .notConnected
+    }
+  }
+
+  /// FIONREAD: the bytes a stream read would return now, or the size of
+  /// the next datagram. A listener has none to give (EINVAL, as Linux).
+  public func bytesAvailable(_ handle: SocketHandle) throws(NetError)
+    -> Int
+  {
+    switch try lookup(handle) {
+    case .tcp(let connection): return connection.readableCount
+    case .udp(let socket): return socket.nextDatagramLength
+    case .listener: throw .invalidArgument
+    }
+  }
+
   // MARK: Ending
 
   /// shutdown(2).

@@ -269,11 +269,13 @@ final class TCPConnection {
   }
 
   /// Copies received bytes out; 0 means the peer finished sending.
-  func read(into buffer: UnsafeMutableRawBufferPointer) throws(NetError)
-    -> Int
+  /// With `peek` (MSG_PEEK) the bytes stay to be read again.
+  func read(into buffer: UnsafeMutableRawBufferPointer, peek: Bool = false)
+    throws(NetError) -> Int
   {
     if !receiveBuffer.isEmpty && !readShutdown {
       let count = receiveBuffer.copy(from: 0, into: buffer)
+      if peek { return count }
       receiveBuffer.removeFirst(count)
       considerWindowUpdate()
       return count
@@ -291,6 +293,9 @@ final class TCPConnection {
       throw .wouldBlock
     }
   }
+
+  /// Bytes a read would return now (FIONREAD).
+  var readableCount: Int { readShutdown ? 0 : receiveBuffer.count }
 
   /// After the reader frees space, announce a window that grew by enough
   /// to matter: two segments or half the buffer, or any usable amount

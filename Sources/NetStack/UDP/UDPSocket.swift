@@ -54,11 +54,31 @@ final class UDPSocket {
 
   var hasDatagram: Bool { receivedHead < received.count }
 
+  /// The size of the oldest datagram's payload (FIONREAD), 0 if none.
+  var nextDatagramLength: Int {
+    hasDatagram ? received[receivedHead].data.count : 0
+  }
+
   /// Takes the oldest datagram, copying what fits into `buffer`; the rest
-  /// of a longer datagram is discarded (udp(7), MSG_TRUNC).
-  func take(into buffer: UnsafeMutableRawBufferPointer) -> DatagramInfo? {
+  /// of a longer datagram is discarded (udp(7), MSG_TRUNC). With `peek`
+  /// (MSG_PEEK) the datagram stays queued, whole.
+  func take(into buffer: UnsafeMutableRawBufferPointer, peek: Bool = false)
+    -> DatagramInfo?
+  {
     guard hasDatagram else { return nil }
     let datagram = received[receivedHead]
+    if peek {
+      let count = min(buffer.count, datagram.data.count)
+      datagram.data.withUnsafeBytes { source in
+        if count > 0 {
+          UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+            .copyMemory(from: UnsafeRawBufferPointer(
+              rebasing: source[0..<count]))
+        }
+      }
+      return DatagramInfo(count: count, length: datagram.data.count,
+                          source: datagram.address)
+    }
     receivedHead += 1
     receivedBytes -= datagram.data.count
     if receivedHead > 64 && receivedHead * 2 > received.count {
