@@ -220,6 +220,38 @@ int main(void)
              getsockopt(client, SOL_SOCKET, SO_TYPE, &small, &size));
     CHECK_EQ("is filled as far as it goes", size, 1);
 
+    SECTION("timeouts");
+    struct timeval limit = {.tv_sec = 0, .tv_usec = 50000};
+    CHECK_OK("SO_RCVTIMEO", setsockopt(client, SOL_SOCKET, SO_RCVTIMEO,
+                                       &limit, sizeof limit));
+    struct timeval seen = {0, 0};
+    size = sizeof seen;
+    getsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &seen, &size);
+    /* Linux rounds up to its clock tick (HZ), so allow a little more. */
+    CHECK("reads back", seen.tv_sec == 0 && seen.tv_usec >= 50000 &&
+          seen.tv_usec <= 60000);
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    CHECK_ERR("a read times out", read(client, buffer, sizeof buffer),
+              EAGAIN);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    long waited = (after.tv_sec - before.tv_sec) * 1000 +
+                  (after.tv_nsec - before.tv_nsec) / 1000000;
+    CHECK("after the timeout", waited >= 45);
+    limit.tv_usec = 2000000;
+    CHECK_ERR("microseconds out of range",
+              setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit,
+                         sizeof limit), EDOM);
+    limit.tv_usec = 0;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    value = 1;
+    CHECK_OK("SO_REUSEPORT", setsockopt(client, SOL_SOCKET, SO_REUSEPORT,
+                                        &value, sizeof value));
+    value = 0;
+    size = sizeof value;
+    getsockopt(client, SOL_SOCKET, SO_REUSEPORT, &value, &size);
+    CHECK_EQ("reads back", value, 1);
+
     SECTION("half close");
     CHECK_RET("shutdown(SHUT_WR)", shutdown(client, SHUT_WR), 0);
     CHECK_RET("the peer reads end of file", read(connection, buffer, 10), 0);

@@ -112,6 +112,8 @@ enum NetworkService {
   }
 
   /// What /etc/resolv.conf should say: the lease's DNS servers.
+  /// TODO(net): a lease bound after the boot wait does not rewrite
+  /// /etc/resolv.conf, which then says there is no DNS server.
   static var resolverConfiguration: String {
     guard device != nil else {
       return "# no network device: only loopback is configured\n"
