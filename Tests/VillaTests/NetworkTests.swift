@@ -257,10 +257,12 @@ final class NetworkTests: XCTestCase {
     let datagram = Array("a datagram through -p /udp".utf8)
     var answer: [UInt8]?
     for _ in 0..<10 where answer == nil {
-      answer = NetworkTests.udpExchange(port: udpPort, datagram: datagram, wait: 2)
+      answer = NetworkTests.udpExchange(port: udpPort, datagram: datagram,
+                                        wait: 2)
     }
     XCTAssertEqual(answer, datagram)
-    _ = NetworkTests.udpExchange(port: udpPort, datagram: Array("quit".utf8), wait: 0)
+    _ = NetworkTests.udpExchange(port: udpPort,
+                                 datagram: Array("quit".utf8), wait: 0)
 
     let outcome = try wait(120)
     XCTAssertEqual(outcome.exit, .exited(0),
