@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -87,7 +88,13 @@ static void *client_thread(void *unused)
     return answer;
 }
 
-static volatile sig_atomic_t pipe_signals;
+static volatile sig_atomic_t pipe_signals, alarms;
+
+static void on_alarm(int signal)
+{
+    (void)signal;
+    alarms++;
+}
 
 static void on_sigpipe(int signal)
 {
@@ -242,6 +249,28 @@ int main(void)
     CHECK_ERR("microseconds out of range",
               setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit,
                          sizeof limit), EDOM);
+    limit.tv_usec = 0;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_alarm;
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval soon = {.it_value = {.tv_sec = 0, .tv_usec = 20000}};
+    setitimer(ITIMER_REAL, &soon, NULL);
+    CHECK_ERR("a signal without SA_RESTART interrupts a read",
+              read(client, buffer, sizeof buffer), EINTR);
+    CHECK_EQ("the handler ran", alarms, 1);
+    /* socket(7): with a receive timeout set, SA_RESTART does not
+     * restart the call. */
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &action, NULL);
+    limit.tv_sec = 1;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    setitimer(ITIMER_REAL, &soon, NULL);
+    CHECK_ERR("nor, with a timeout, one with SA_RESTART",
+              read(client, buffer, sizeof buffer), EINTR);
+    CHECK_EQ("the handler ran again", alarms, 2);
+    limit.tv_sec = 0;
     limit.tv_usec = 0;
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     value = 1;
