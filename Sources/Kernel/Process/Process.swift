@@ -62,12 +62,14 @@ final class Process {
 
   /// exit_group(2), or the last thread's exit(2).
   func exit(status: Int32) -> Never {
+    NetworkService.finishBeforeExit()
     KernelChannel.writeLine(KernelChannelRecord.exit(status & 0xFF).line)
     MachineExit.programEnded()
   }
 
   /// The end of the program by a signal's default action.
   func terminate(bySignal signal: Int32) -> Never {
+    NetworkService.finishBeforeExit()
     KernelChannel.writeLine(KernelChannelRecord.signal(signal).line)
     MachineExit.programEnded()
   }
