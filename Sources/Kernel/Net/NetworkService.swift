@@ -35,8 +35,8 @@ enum NetworkService {
   static let dhcpWait: UInt64 = 1_500_000_000
   /// Frames held back while the device's transmit ring is full.
   static let transmitBacklogLimit = 1024
-  /// Frames received but not yet processed (interrupts keep coming while
-  /// a long service runs with them off only between batches).
+  /// Frames received and not yet fed to the stack; past this many, new
+  /// ones are dropped (TCP resends them, UDP may lose them).
   static let receiveBacklogLimit = 1024
 
   private static var stackInstance: NetworkStack? = nil
@@ -133,6 +133,9 @@ enum NetworkService {
       closing = closingConnections
     }
     KernelTimers.disarm(wakeUp)
+    if framesDropped > 0 {
+      log.info("\(framesDropped) frames were dropped on full queues")
+    }
     if closing > 0 {
       log.warn("exit: \(closing) connections still sending after "
         + "\(exitDrainLimit / 1_000_000) ms; stopping anyway")
