@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -87,7 +88,13 @@ static void *client_thread(void *unused)
     return answer;
 }
 
-static volatile sig_atomic_t pipe_signals;
+static volatile sig_atomic_t pipe_signals, alarms;
+
+static void on_alarm(int signal)
+{
+    (void)signal;
+    alarms++;
+}
 
 static void on_sigpipe(int signal)
 {
@@ -219,6 +226,60 @@ int main(void)
     CHECK_OK("a short option buffer",
              getsockopt(client, SOL_SOCKET, SO_TYPE, &small, &size));
     CHECK_EQ("is filled as far as it goes", size, 1);
+
+    SECTION("timeouts");
+    struct timeval limit = {.tv_sec = 0, .tv_usec = 50000};
+    CHECK_OK("SO_RCVTIMEO", setsockopt(client, SOL_SOCKET, SO_RCVTIMEO,
+                                       &limit, sizeof limit));
+    struct timeval seen = {0, 0};
+    size = sizeof seen;
+    getsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &seen, &size);
+    /* Linux rounds up to its clock tick (HZ), so allow a little more. */
+    CHECK("reads back", seen.tv_sec == 0 && seen.tv_usec >= 50000 &&
+          seen.tv_usec <= 60000);
+    struct timespec before, after;
+    clock_gettime(CLOCK_MONOTONIC, &before);
+    CHECK_ERR("a read times out", read(client, buffer, sizeof buffer),
+              EAGAIN);
+    clock_gettime(CLOCK_MONOTONIC, &after);
+    long waited = (after.tv_sec - before.tv_sec) * 1000 +
+                  (after.tv_nsec - before.tv_nsec) / 1000000;
+    CHECK("after the timeout", waited >= 45);
+    limit.tv_usec = 2000000;
+    CHECK_ERR("microseconds out of range",
+              setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit,
+                         sizeof limit), EDOM);
+    limit.tv_usec = 0;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_alarm;
+    sigaction(SIGALRM, &action, NULL);
+    struct itimerval soon = {.it_value = {.tv_sec = 0, .tv_usec = 20000}};
+    setitimer(ITIMER_REAL, &soon, NULL);
+    CHECK_ERR("a signal without SA_RESTART interrupts a read",
+              read(client, buffer, sizeof buffer), EINTR);
+    CHECK_EQ("the handler ran", alarms, 1);
+    /* socket(7): with a receive timeout set, SA_RESTART does not
+     * restart the call. */
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &action, NULL);
+    limit.tv_sec = 1;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    setitimer(ITIMER_REAL, &soon, NULL);
+    CHECK_ERR("nor, with a timeout, one with SA_RESTART",
+              read(client, buffer, sizeof buffer), EINTR);
+    CHECK_EQ("the handler ran again", alarms, 2);
+    limit.tv_sec = 0;
+    limit.tv_usec = 0;
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    value = 1;
+    CHECK_OK("SO_REUSEPORT", setsockopt(client, SOL_SOCKET, SO_REUSEPORT,
+                                        &value, sizeof value));
+    value = 0;
+    size = sizeof value;
+    getsockopt(client, SOL_SOCKET, SO_REUSEPORT, &value, &size);
+    CHECK_EQ("reads back", value, 1);
 
     SECTION("half close");
     CHECK_RET("shutdown(SHUT_WR)", shutdown(client, SHUT_WR), 0);

@@ -124,6 +124,9 @@ int main(void)
     CHECK_RET("and reads", read(pair[0], buffer, sizeof buffer), 4);
     close(pair[1]);
     CHECK_RET("after close: end of file", read(pair[0], buffer, 10), 0);
+    length = sizeof name;
+    CHECK_OK("getpeername still works",
+             getpeername(pair[0], (struct sockaddr *)&name, &length));
     events[0].events = POLLIN;
     CHECK_RET("poll sees it", poll(events, 1, 0), 1);
     CHECK("with POLLHUP", events[0].revents & POLLHUP);

@@ -485,6 +485,25 @@ final class NetStackTCPTests: XCTestCase {
     return (link, a, b)
   }
 
+  /// A closed socket's last data and FIN count as closing until the
+  /// peer acknowledges them (what the kernel waits for before it stops).
+  func testClosingConnectionsUntilTheFINIsAcknowledged() throws {
+    let (link, a, b) = makePair()
+    link.delay = 20
+    let (client, server) = try connect(link, a, b)
+    XCTAssertEqual(a.closingConnections, 0)
+    let data = randomBytes(seed: 9, count: 100_000)
+    XCTAssertEqual(try a.send(client, data), data.count)
+    try a.close(client)
+    XCTAssertEqual(a.closingConnections, 1)
+    var received: [UInt8] = []
+    XCTAssertTrue(link.run(for: 10_000, step: {
+      b.drain(server, into: &received)
+    }) { a.closingConnections == 0 })
+    XCTAssertEqual(received, data)
+    XCTAssertEqual(b.closingConnections, 0)
+  }
+
   func testHandshakeDataBothWaysAndGracefulClose() throws {
     var tcp = TCPConfiguration()
     tcp.timeWaitDuration = 5_000

@@ -257,10 +257,12 @@ final class NetworkTests: XCTestCase {
     let datagram = Array("a datagram through -p /udp".utf8)
     var answer: [UInt8]?
     for _ in 0..<10 where answer == nil {
-      answer = NetworkTests.udpExchange(port: udpPort, datagram: datagram, wait: 2)
+      answer = NetworkTests.udpExchange(port: udpPort, datagram: datagram,
+                                        wait: 2)
     }
     XCTAssertEqual(answer, datagram)
-    _ = NetworkTests.udpExchange(port: udpPort, datagram: Array("quit".utf8), wait: 0)
+    _ = NetworkTests.udpExchange(port: udpPort,
+                                 datagram: Array("quit".utf8), wait: 0)
 
     let outcome = try wait(120)
     XCTAssertEqual(outcome.exit, .exited(0),
@@ -306,6 +308,72 @@ final class NetworkTests: XCTestCase {
     XCTAssertTrue(reply.hasSuffix("\r\n\r\nhello from villa\n"), reply)
     XCTAssertEqual(stdout, "listening on 8080\n"
       + "served \"GET /hello HTTP/1.0\" with 200 OK\n")
+  }
+
+  /// A program that writes 4 MB to a connection and exits at once:
+  /// the kernel closes the socket and keeps the VM up until the last
+  /// byte is acknowledged, so the host receives all of it.
+  func testLastBytesArriveAfterTheProgramExits() throws {
+    let client = try program("tcp-client")
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(listener) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let listening = withUnsafeMutablePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(listener, $0, length) == 0
+          && getsockname(listener, $0, &length) == 0
+      }
+    } && listen(listener, 1) == 0
+    XCTAssertTrue(listening, "cannot listen on 127.0.0.1")
+    let port = UInt16(bigEndian: address.sin_port)
+
+    let size = 4 << 20
+    let seen = ServerBox()
+    let served = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+      defer { served.signal() }
+      var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+      guard poll(&ready, 1, 60_000) == 1 else {
+        seen.error = "no connection from the guest"
+        return
+      }
+      let connection = accept(listener, nil, nil)
+      guard connection >= 0 else {
+        seen.error = "accept failed"
+        return
+      }
+      defer { close(connection) }
+      // A slow start, so that the guest's window closes and much of the
+      // data is still in its send buffer when the program ends.
+      usleep(500_000)
+      var buffer = [UInt8](repeating: 0, count: 1 << 16)
+      while true {
+        let n = read(connection, &buffer, buffer.count)
+        if n <= 0 { break }
+        seen.received += buffer[0..<n]
+      }
+    }
+
+    let configuration = RunConfiguration(
+      programPath: client,
+      arguments: ["10.0.2.2", String(port), String(size)],
+      kernelPath: try TestPackage.kernel(), accelerator: testAccelerator,
+      timeout: .seconds(120))
+    let outcome = try start(configuration)(150)
+    XCTAssertEqual(served.wait(timeout: .now() + 30), .success)
+    XCTAssertNil(seen.error)
+    XCTAssertEqual(outcome.exit, .exited(0),
+                   String(decoding: outcome.stderr, as: UTF8.self))
+    XCTAssertEqual(String(decoding: outcome.stdout, as: UTF8.self),
+                   "sent \(size) bytes\n")
+    XCTAssertEqual(seen.received.count, size)
+    let intact = seen.received.indices.allSatisfy {
+      seen.received[$0] == UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 16)
+    }
+    XCTAssertTrue(intact, "the bytes differ from the pattern")
   }
 
   /// A client in Villa connects to a server on this host through the

@@ -1,9 +1,13 @@
 /*
- * tcp-client: the guest's side of the end-to-end outbound test
+ * tcp-client: the guest's side of the end-to-end outbound tests
  * (Tests/VillaTests/NetworkTests.swift). Connects to ADDRESS:PORT
  * (argv[1], argv[2]), sends a greeting, shuts down its sending side,
  * prints what the server answered, and exits 0; a failure to connect is
- * reported with its errno name and exit status 1.
+ * reported with its error and exit status 1. With a third argument
+ * SIZE it sends SIZE bytes of a fixed pattern (byte i is i * 7 + i /
+ * 65536, truncated) through a large SO_SNDBUF instead and exits at
+ * once, without closing or waiting: the kernel must still deliver every
+ * byte.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +36,29 @@ int main(int argc, char **argv)
     if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
         fprintf(stderr, "tcp-client: connect: %s\n", strerror(errno));
         return 1;
+    }
+    if (argc > 3) {
+        long size = atol(argv[3]);
+        /* A large send buffer: much can still be unsent at exit. */
+        int buffer_size = 4 << 20;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer_size,
+                   sizeof buffer_size);
+        static char chunk[65536];
+        for (long sent = 0; sent < size;) {
+            long n = size - sent < (long)sizeof chunk ? size - sent
+                                                      : (long)sizeof chunk;
+            for (long i = 0; i < n; i++)
+                chunk[i] = (char)((sent + i) * 7 + (sent + i) / 65536);
+            ssize_t w = write(fd, chunk, (size_t)n);
+            if (w <= 0) {
+                fprintf(stderr, "tcp-client: write: %s\n", strerror(errno));
+                return 1;
+            }
+            /* A short write refills the pattern from where it stopped. */
+            sent += w;
+        }
+        printf("sent %ld bytes\n", size);
+        return 0;
     }
     const char greeting[] = "hello from the guest\n";
     if (write(fd, greeting, sizeof greeting - 1) != sizeof greeting - 1) {

@@ -35,8 +35,8 @@ enum NetworkService {
   static let dhcpWait: UInt64 = 1_500_000_000
   /// Frames held back while the device's transmit ring is full.
   static let transmitBacklogLimit = 1024
-  /// Frames received but not yet processed (interrupts keep coming while
-  /// a long service runs with them off only between batches).
+  /// Frames received and not yet fed to the stack; past this many, new
+  /// ones are dropped (TCP resends them, UDP may lose them).
   static let receiveBacklogLimit = 1024
 
   private static var stackInstance: NetworkStack? = nil
@@ -104,6 +104,49 @@ enum NetworkService {
     }
   }
 
+  /// How long the end of the program may wait for its connections'
+  /// last bytes to be acknowledged.
+  static let exitDrainLimit: UInt64 = 2_000_000_000
+
+  /// The program is ending and the VM with it. On Linux the kernel would
+  /// go on sending what closed sockets still hold; here the sockets are
+  /// closed now, and the VM stays up until every closing connection's
+  /// data and FIN are acknowledged, or `exitDrainLimit` passes. (An
+  /// acknowledgement from QEMU's user network means its buffer has the
+  /// bytes; it writes them to the host socket soon after, and a reader on
+  /// the host that is slow then can still lose the tail.)
+  static func finishBeforeExit() {
+    guard stackInstance != nil else { return }
+    let open = sockets
+    sockets.removeAll()
+    withStackIgnoringErrors { stack in
+      for socket in open { try? stack.close(socket.handle) }
+    }
+    let start = Clock.monotonicNanoseconds()
+    let wakeUp = KernelTimer(id: 0, action: .none)
+    KernelTimers.arm(wakeUp, after: exitDrainLimit, interval: 0)
+    var closing = closingConnections
+    while closing > 0
+      && Clock.monotonicNanoseconds() - start < exitDrainLimit
+    {
+      arch_wait_for_interrupt()
+      closing = closingConnections
+    }
+    KernelTimers.disarm(wakeUp)
+    if framesDropped > 0 {
+      log.info("\(framesDropped) frames were dropped on full queues")
+    }
+    if closing > 0 {
+      log.warn("exit: \(closing) connections still sending after "
+        + "\(exitDrainLimit / 1_000_000) ms; stopping anyway")
+    }
+  }
+
+  private static var closingConnections: Int {
+    (try? inspect { (stack) throws(NetError) in stack.closingConnections })
+      ?? 0
+  }
+
   /// The interface's IPv4 configuration, if it has one yet.
   static var configuration: IPv4Configuration? {
     let guardState = InterruptGuard()
@@ -112,6 +155,8 @@ enum NetworkService {
   }
 
   /// What /etc/resolv.conf should say: the lease's DNS servers.
+  /// TODO(net): a lease bound after the boot wait does not rewrite
+  /// /etc/resolv.conf, which then says there is no DNS server.
   static var resolverConfiguration: String {
     guard device != nil else {
       return "# no network device: only loopback is configured\n"

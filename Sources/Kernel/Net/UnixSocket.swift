@@ -562,11 +562,10 @@ final class UnixSocket: Socket {
     UnixNames.remove(self)
     if let peer {
       if peer.peer === self {
+        // The survivor keeps its reference, as Linux's does: getpeername
+        // still names the closed peer; reads end and writes fail.
         peer.peerFinished = true
         peer.peerClosed = true
-        peer.peer = nil
-        // Keep the stream's name for getpeername? Linux reports
-        // ENOTCONN once the peer is gone; so do we.
       }
       peer.notifyChanged()
     }

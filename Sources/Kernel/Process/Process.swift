@@ -62,6 +62,7 @@ final class Process {
 
   /// exit_group(2), or the last thread's exit(2).
   func exit(status: Int32) -> Never {
+    NetworkService.finishBeforeExit()
     flushFileSystems()
     Counters.report()
     KernelChannel.writeLine(KernelChannelRecord.exit(status & 0xFF).line)
@@ -70,6 +71,7 @@ final class Process {
 
   /// The end of the program by a signal's default action.
   func terminate(bySignal signal: Int32) -> Never {
+    NetworkService.finishBeforeExit()
     flushFileSystems()
     Counters.report()
     KernelChannel.writeLine(KernelChannelRecord.signal(signal).line)

@@ -25,7 +25,9 @@ enum SocketSyscalls {
 
   static func register() {
     let d = SyscallDispatcher.self
-    d.register(.socket, .partial("AF_INET and AF_UNIX; no SOCK_SEQPACKET"))
+    d.register(.socket, .partial(
+      "AF_INET TCP and UDP, AF_UNIX stream and datagram; no IPv6, raw"
+        + " or SOCK_SEQPACKET"))
     { a throws(Errno) in
       try socket(domain: a.int(a.a0), type: a.int(a.a1),
                  protocolNumber: a.int(a.a2))
@@ -114,12 +116,14 @@ enum SocketSyscalls {
                        lengthAddress: a.address(a.a2), required: true)
       return 0
     }
-    d.register(.setsockopt, .partial("the options socket(7) lists as done"))
+    d.register(.setsockopt, .partial(
+      "common SOL_SOCKET, TCP and IP options; others ENOPROTOOPT"))
     { a throws(Errno) in
       try setOption(a.int(a.a0), level: a.int(a.a1), name: a.int(a.a2),
                     value: a.address(a.a3), length: a.int(a.a4))
     }
-    d.register(.getsockopt, .partial("the options socket(7) lists as done"))
+    d.register(.getsockopt, .partial(
+      "common SOL_SOCKET, TCP and IP options; others ENOPROTOOPT"))
     { a throws(Errno) in
       try option(a.int(a.a0), level: a.int(a.a1), name: a.int(a.a2),
                  value: a.address(a.a3), lengthAddress: a.address(a.a4))

@@ -94,6 +94,17 @@ enum SyscallTrace {
     case .epollWait, .epollPwait: return [.fd, .hex, .int, .int]
     case .epollCtl: return [.fd, .int, .fd, .hex]
     case .poll: return [.hex, .unsigned, .int]
+    case .socket: return [.int, .hex, .int]
+    case .socketpair: return [.int, .hex, .int, .hex]
+    case .bind, .connect: return [.fd, .hex, .unsigned]
+    case .accept, .getsockname, .getpeername: return [.fd, .hex, .hex]
+    case .accept4: return [.fd, .hex, .hex, .hex]
+    case .listen, .shutdown: return [.fd, .int]
+    case .sendto: return [.fd, .input(length: 2), .unsigned, .hex, .hex,
+                          .unsigned]
+    case .recvfrom: return [.fd, .output, .unsigned, .hex, .hex, .hex]
+    case .sendmsg, .recvmsg: return [.fd, .hex, .hex]
+    case .setsockopt, .getsockopt: return [.fd, .int, .int, .hex, .hex]
     case .getpid, .gettid, .getppid, .getuid, .geteuid, .getgid, .getegid,
       .schedYield, .sync:
       return []

@@ -294,6 +294,16 @@ public final class NetworkStack {
     socketsChanged()
   }
 
+  /// Connections whose sending side is closed but not yet acknowledged
+  /// (FIN-WAIT-1, CLOSING, LAST-ACK): data or a FIN still on its way.
+  /// A kernel about to stop waits for this to reach 0, as the program's
+  /// last bytes would otherwise never arrive.
+  public var closingConnections: Int {
+    connections.filter {
+      $0.state == .finWait1 || $0.state == .closing || $0.state == .lastAck
+    }.count
+  }
+
   // MARK: Statistics
 
   /// Counters, with TCP's summed over live and finished connections.
