@@ -81,7 +81,8 @@ var kernelTargets: [Target] {
     .executableTarget(
       name: "Kernel",
       dependencies: [
-        "LinuxABI", "ELFFormat", "HostLink", "NetStack", "Arch",
+        "LinuxABI", "ELFFormat", "HostLink", "VillaFS", "NetStack",
+        "Arch",
       ],
       swiftSettings: kernelSwift + [.swiftLanguageMode(.v5)],
       linkerSettings: [

@@ -5,8 +5,9 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
+# cpio packs the Linux guest's initramfs for the benchmarks.
 packages=(qemu-system-x86 gcc gcc-multilib musl-tools busybox-static
-          golang-go strace)
+          golang-go strace cpio)
 
 missing=()
 for p in "${packages[@]}"; do

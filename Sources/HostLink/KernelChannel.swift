@@ -12,6 +12,11 @@
 //                  which the host symbolizes from the kernel ELF
 //   @trace TEXT    one traced system call, strace-style (`villa run
 //                  --trace`): name(arguments) = result
+//   @counter NAME VALUE
+//                  one kernel counter (`villa run --stats`), sent when the
+//                  program ends; format version 1 (see CounterNames)
+//   @syscall-counter NAME CALLS ERRORS CYCLES
+//                  one system call's totals, likewise
 
 /// One line of the kernel channel, parsed.
 public enum KernelChannelRecord: Equatable, Sendable {
@@ -20,6 +25,9 @@ public enum KernelChannelRecord: Equatable, Sendable {
   case panic(String)
   case frame(UInt64)
   case trace(String)
+  case counter(name: String, value: UInt64)
+  case syscallCounter(name: String, calls: UInt64, errors: UInt64,
+                      cycles: UInt64)
   case log(String)
 
   /// Parses one line (without its newline). Malformed records are kept as
@@ -55,6 +63,21 @@ public enum KernelChannelRecord: Equatable, Sendable {
     case "trace":
       self = .trace(rest)
       return
+    case "counter":
+      let fields = rest.split(separator: " ")
+      if fields.count == 2, let value = UInt64(fields[1]) {
+        self = .counter(name: String(fields[0]), value: value)
+        return
+      }
+    case "syscall-counter":
+      let fields = rest.split(separator: " ")
+      if fields.count == 4, let calls = UInt64(fields[1]),
+        let errors = UInt64(fields[2]), let cycles = UInt64(fields[3])
+      {
+        self = .syscallCounter(name: String(fields[0]), calls: calls,
+                               errors: errors, cycles: cycles)
+        return
+      }
     default:
       break
     }
@@ -69,6 +92,9 @@ public enum KernelChannelRecord: Equatable, Sendable {
     case .panic(let text): return "@panic \(text)"
     case .frame(let address): return "@frame \(String(address, radix: 16))"
     case .trace(let text): return "@trace \(text)"
+    case .counter(let name, let value): return "@counter \(name) \(value)"
+    case .syscallCounter(let name, let calls, let errors, let cycles):
+      return "@syscall-counter \(name) \(calls) \(errors) \(cycles)"
     case .log(let text): return text
     }
   }
@@ -88,4 +114,34 @@ public enum MachineContract {
   public static let debugExitPanic: UInt32 = 1
   public static let qemuStatusNormal: Int32 = 1
   public static let qemuStatusPanic: Int32 = 3
+}
+
+/// The counters the kernel reports, format version 1. Times are in TSC
+/// cycles unless the name ends in -ns; "tsc-hz" converts them.
+public enum CounterNames {
+  public static let formatVersion = "counters-version"
+  public static let tscHz = "tsc-hz"
+  public static let uptime = "uptime-ns"
+  public static let idle = "idle-ns"
+  public static let userTime = "user-ns"
+  public static let kernelTime = "kernel-ns"
+  public static let pageFaults = "page-faults"
+  public static let majorPageFaults = "major-page-faults"
+  public static let voluntarySwitches = "context-switches-voluntary"
+  public static let involuntarySwitches = "context-switches-involuntary"
+  public static let timerInterrupts = "timer-interrupts"
+  public static let deviceInterrupts = "device-interrupts"
+  public static let blockReadBytes = "block-read-bytes"
+  public static let blockWriteBytes = "block-write-bytes"
+  public static let blockOperations = "block-operations"
+  public static let packetsReceived = "net-packets-received"
+  public static let packetsSent = "net-packets-sent"
+  public static let bytesReceived = "net-bytes-received"
+  public static let bytesSent = "net-bytes-sent"
+  public static let tcpRetransmits = "tcp-retransmits"
+  public static let heapBytes = "heap-bytes"
+  public static let heapPeakBytes = "heap-peak-bytes"
+  public static let framesUsed = "frames-used"
+  public static let framesPeak = "frames-peak"
+  public static let syscalls = "syscalls"
 }

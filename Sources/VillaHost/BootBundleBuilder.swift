@@ -15,11 +15,14 @@
 import HostLink
 
 /// The boot bundle for a program and a configuration.
+/// Without `includeProgram`, the kernel loads the program from the disk
+/// image at its absolute path.
 public func makeBootBundle(
-  program: ProgramImage, configuration: RunConfiguration
+  program: ProgramImage, configuration: RunConfiguration,
+  includeProgram: Bool = true
 ) -> [UInt8] {
   var writer = BootBundleWriter()
-  writer.append(.program, program.bytes)
+  if includeProgram { writer.append(.program, program.bytes) }
   writer.append(.programPath, program.absolutePath)
   writer.append(.argument, program.pathAsGiven)
   for argument in configuration.arguments {

@@ -18,6 +18,91 @@ public enum VillaCommand: Equatable, Sendable {
   case run(RunOptions)
   /// `villa trace-diff`: the run options, with a program required.
   case traceDiff(RunOptions)
+  /// `villa image SUBCOMMAND ...`, parsed by `parseImageCommand`.
+  case image(ImageCommand)
+}
+
+/// What `villa image` was asked to do.
+public enum ImageCommand: Equatable, Sendable {
+  /// build -o IMAGE [--size SIZE] [--file GUEST=HOST]... [--dir
+  /// GUEST=HOST]... [--env K=V]... [--hostname NAME] PROGRAM [ARGS...]
+  case build(output: String, sizeMiB: Int, files: [String], dirs: [String],
+             run: RunOptions)
+  case list(image: String)
+  case cat(image: String, path: String)
+  case get(image: String, guest: String, host: String)
+  case put(image: String, host: String, guest: String)
+}
+
+/// Parses the words after `villa image`.
+public func parseImageCommand(_ arguments: [String])
+  throws(VillaError) -> ImageCommand
+{
+  guard let verb = arguments.first else {
+    throw .usage("villa image needs a command: build, ls, cat, get, put")
+  }
+  let rest = Array(arguments.dropFirst())
+  func exactly(_ count: Int, _ usage: String) throws(VillaError) {
+    guard rest.count == count else { throw .usage("usage: villa image \(usage)") }
+  }
+  switch verb {
+  case "ls", "tree":
+    try exactly(1, "ls IMAGE")
+    return .list(image: rest[0])
+  case "cat":
+    try exactly(2, "cat IMAGE PATH")
+    return .cat(image: rest[0], path: rest[1])
+  case "get":
+    try exactly(3, "get IMAGE GUEST_PATH HOST_PATH")
+    return .get(image: rest[0], guest: rest[1], host: rest[2])
+  case "put":
+    try exactly(3, "put IMAGE HOST_PATH GUEST_PATH")
+    return .put(image: rest[0], host: rest[1], guest: rest[2])
+  case "build":
+    var output: String? = nil
+    var sizeMiB = 64
+    var files: [String] = []
+    var dirs: [String] = []
+    var remaining: [String] = []
+    var index = 0
+    while index < rest.count {
+      let word = rest[index]
+      func value() throws(VillaError) -> String {
+        index += 1
+        guard index < rest.count else {
+          throw .usage("option \(word) needs a value")
+        }
+        return rest[index]
+      }
+      switch word {
+      case "-o", "--output": output = try value()
+      case "--manifest":
+        remaining = ["--manifest", try value()] + remaining
+      case "--size": sizeMiB = try parseMemorySize(try value())
+      case "--file", "--dir":
+        let pair = try value()
+        guard pair.contains("="), !pair.hasPrefix("="), pair.hasPrefix("/")
+        else {
+          throw .usage("\(word) takes GUEST_PATH=HOST_PATH, got '\(pair)'")
+        }
+        if word == "--file" { files.append(pair) } else { dirs.append(pair) }
+      default:
+        remaining = Array(rest[index...])
+        index = rest.count
+        continue
+      }
+      index += 1
+    }
+    guard let output else { throw .usage("villa image build needs -o IMAGE") }
+    guard case .run(let options) = try parseRunArguments(remaining),
+      options.program != nil || options.manifest != nil
+    else { throw .usage("villa image build needs a PROGRAM or --manifest") }
+    return .build(output: output, sizeMiB: sizeMiB, files: files, dirs: dirs,
+                  run: options)
+  default:
+    throw .usage("unknown image command '\(verb)'; commands: build, ls,"
+      + " cat, get, put")
+  }
 }
 
 /// Which help page to show.
@@ -43,6 +128,15 @@ public struct RunOptions: Equatable, Sendable {
   public var extraQEMUArguments: [String] = []
   /// nil: no tracing; empty: trace every system call.
   public var traceSyscalls: [String]?
+  /// `--image IMAGE`: boot this Villa disk image.
+  public var image: String?
+  /// `--manifest FILE`: the application's JSON description.
+  public var manifest: String?
+  /// `--read-only`: mount the image's filesystem read-only.
+  public var readOnlyRoot = false
+  /// `--stats`, `--stats-json FILE`: report the kernel's counters.
+  public var stats = false
+  public var statsJSON: String?
   /// `-p` / `--publish`, in the order given.
   public var portForwards: [PortForward] = []
 
@@ -60,6 +154,8 @@ public func parseCommandLine(_ arguments: [String])
   switch command {
   case "run":
     return try parseRunArguments(rest)
+  case "image":
+    return .image(try parseImageCommand(rest))
   case "trace-diff":
     guard case .run(let options) = try parseRunArguments(rest) else {
       return .help(.run)
@@ -166,6 +262,18 @@ public func parseRunArguments(_ arguments: [String])
       options.timeout = try parseTimeout(try value())
     case "--qemu-arg":
       options.extraQEMUArguments.append(try value())
+    case "--image":
+      options.image = try value()
+    case "--manifest":
+      options.manifest = try value()
+    case "--read-only":
+      try flag()
+      options.readOnlyRoot = true
+    case "--stats":
+      try flag()
+      options.stats = true
+    case "--stats-json":
+      options.statsJSON = try value()
     case "-p", "--publish":
       let forward = try parsePortForward(try value())
       if options.portForwards.contains(where: {

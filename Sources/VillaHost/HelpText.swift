@@ -70,6 +70,14 @@ public enum VillaHelp {
       --log-level LEVEL    Kernel log level: error, warn, info, debug, trace
       --hostname NAME      Host name the program sees (default villa)
       --timeout SECONDS    Stop the VM after SECONDS and exit with 124
+      --image IMAGE        Boot a disk image made by 'villa image build';
+                           its filesystem is the root and lasts
+      --read-only          Mount the image read-only (writes give EROFS)
+      --manifest FILE      Take program, args, env, files, memory... from a
+                           JSON manifest (see the README)
+      --stats              After the program, print the kernel's counters
+                           and a table of system calls (like strace -c)
+      --stats-json FILE    Write the same figures to FILE as JSON
       --trace[=NAMES]      Trace system calls on stderr, strace-style;
                            NAMES limits it (e.g. --trace=openat,read)
       -p, --publish [ADDR:]HOST:GUEST[/udp]

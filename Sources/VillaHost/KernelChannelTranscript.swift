@@ -65,6 +65,9 @@ public struct KernelChannelTranscript: Equatable, Sendable {
   public private(set) var frames: [UInt64] = []
   /// `@trace` lines (traced system calls), in order.
   public private(set) var trace: [String] = []
+  /// `@counter` values and `@syscall-counter` rows (`--stats`).
+  public private(set) var counters: [KernelCounter] = []
+  public private(set) var syscallCounters: [SyscallCounter] = []
 
   public init() {}
 
@@ -108,7 +111,24 @@ public struct KernelChannelTranscript: Equatable, Sendable {
       frames.append(address)
     case .trace(let text):
       trace.append(text)
+    case .counter(let name, let value):
+      counters.append(KernelCounter(name: name, value: value))
+    case .syscallCounter(let name, let calls, let errors, let cycles):
+      syscallCounters.append(SyscallCounter(name: name, calls: calls,
+                                            errors: errors, cycles: cycles))
     }
     return nil
   }
+}
+
+public struct KernelCounter: Equatable, Sendable {
+  public var name: String
+  public var value: UInt64
+}
+
+public struct SyscallCounter: Equatable, Sendable {
+  public var name: String
+  public var calls: UInt64
+  public var errors: UInt64
+  public var cycles: UInt64
 }

@@ -99,6 +99,9 @@ public struct RunConfiguration: Equatable, Sendable {
   public var traceSyscalls: [String]? = nil
   /// Further kernel options, passed as they are (e.g. "list-syscalls").
   public var kernelOptions: [String] = []
+  /// A Villa disk image to boot (`villa run --image`): its filesystem is
+  /// the root, and its program runs unless `programPath` names another.
+  public var diskImage: String? = nil
   /// The QEMU binary (a path, or a name searched in PATH).
   public var qemuPath: String
   /// Host ports forwarded into the guest (`-p`).

@@ -155,8 +155,9 @@ public func programExit(
 
 /// Runs the program of `configuration` in a VM.
 public func runInVilla(
-  _ configuration: RunConfiguration, sink: OutputSink = .capture
+  _ givenConfiguration: RunConfiguration, sink: OutputSink = .capture
 ) throws(VillaError) -> RunOutcome {
+  var configuration = givenConfiguration
   // A configuration built in code gets the checks the CLI's parser makes.
   let memoryRange =
     RunConfiguration.minimumMemoryMiB...RunConfiguration.maximumMemoryMiB
@@ -170,11 +171,34 @@ public func runInVilla(
   }
 
   // The program: found, read and checked before anything else, so that
-  // a typo never costs a boot.
-  let searchPath = getenv("PATH").map { String(cString: $0) }
-  let program = try loadProgram(
-    configuration.programPath, searchPath: searchPath,
-    currentDirectory: POSIX.currentDirectory() ?? "/")
+  // a typo never costs a boot. An image brings its own, which the kernel
+  // loads from the image; its stored arguments apply unless others are
+  // given.
+  let program: ProgramImage
+  if let image = configuration.diskImage {
+    guard configuration.machine == .microvm else {
+      throw .usage("--image needs the microvm machine: the kernel drives"
+        + " virtio-mmio disks, not virtio-pci yet")
+    }
+    let launch = try VillaImage.readLaunch(image: image)
+    program = ProgramImage(
+      pathAsGiven: launch.arguments.first ?? launch.programPath,
+      absolutePath: launch.programPath, bytes: launch.programBytes)
+    if configuration.arguments.isEmpty {
+      configuration.arguments = Array(launch.arguments.dropFirst())
+    }
+    configuration.environment = launch.environment
+      + configuration.environment
+    configuration.extraQEMUArguments += [
+      "-drive", "file=\(image),if=none,id=villa-disk,format=raw",
+      "-device", "virtio-blk-device,drive=villa-disk",
+    ]
+  } else {
+    let searchPath = getenv("PATH").map { String(cString: $0) }
+    program = try loadProgram(
+      configuration.programPath, searchPath: searchPath,
+      currentDirectory: POSIX.currentDirectory() ?? "/")
+  }
   if let reason = programRefusal(program.bytes) {
     throw .programRefused(program: configuration.programPath, reason: reason)
   }
@@ -189,7 +213,9 @@ public func runInVilla(
   // The kernel and the bundle both sit in guest memory; when they cannot
   // fit even before the kernel allocates anything, say so plainly rather
   // than let QEMU or the kernel fail obscurely.
-  let bundle = makeBootBundle(program: program, configuration: configuration)
+  let bundle = makeBootBundle(
+    program: program, configuration: configuration,
+    includeProgram: configuration.diskImage == nil)
   let kernelSize = fileSize(kernelPath) ?? 0
   let memory = configuration.memoryMiB << 20
   guard bundle.count + kernelSize < memory else {

@@ -6,6 +6,7 @@
 // to stderr prefixed "villa: ". See `villa --help` for the options and
 // the exit statuses.
 
+import Foundation
 import Glibc
 import VillaHost
 
@@ -29,6 +30,8 @@ struct VillaCommandLine {
         return try runProgram(options)
       case .traceDiff(let options):
         return try traceDiff(options)
+      case .image(let command):
+        return try image(command)
       }
       return 0
     } catch {
@@ -42,7 +45,42 @@ struct VillaCommandLine {
     }
   }
 
-  static func runProgram(_ options: RunOptions) throws(VillaError) -> Int32 {
+  /// Folds a manifest into the options; what the command line gave wins.
+  static func applyManifest(_ given: RunOptions) throws(VillaError)
+    -> (RunOptions, Manifest?)
+  {
+    guard let path = given.manifest else { return (given, nil) }
+    let manifest = try Manifest.load(path: path)
+    var options = given
+    if options.program == nil { options.program = manifest.program }
+    if options.arguments.isEmpty { options.arguments = manifest.arguments }
+    options.environment = manifest.environment + options.environment
+    if options.memoryMiB == RunConfiguration.defaultMemoryMiB,
+      let memory = manifest.memoryMiB
+    {
+      options.memoryMiB = memory
+    }
+    if options.hostname == RunConfiguration.defaultHostname,
+      let hostname = manifest.hostname
+    {
+      options.hostname = hostname
+    }
+    // The manifest's ports are -p values; the command line's come first.
+    for port in manifest.ports {
+      let forward = try parsePortForward(port)
+      if !options.portForwards.contains(where: {
+        $0.transport == forward.transport && $0.hostPort == forward.hostPort
+      }) {
+        options.portForwards.append(forward)
+      }
+    }
+    return (options, manifest)
+  }
+
+  static func runProgram(_ givenOptions: RunOptions) throws(VillaError)
+    -> Int32
+  {
+    var (options, manifest) = try applyManifest(givenOptions)
     let root = PackageLayout.findRoot()
     let environmentKernel = getenv("VILLA_KERNEL").map {
       String(cString: $0)
@@ -53,7 +91,13 @@ struct VillaCommandLine {
       packageRoot: root)
 
     let program: String
-    if let given = options.program {
+    var arguments = options.arguments
+    if options.image != nil {
+      // The image holds the program; words after the options are its
+      // arguments, replacing the stored ones.
+      program = ""
+      arguments = (options.program.map { [$0] } ?? []) + options.arguments
+    } else if let given = options.program {
       program = given
     } else {
       guard let root else {
@@ -69,7 +113,7 @@ struct VillaCommandLine {
     }
 
     var configuration = RunConfiguration(
-      programPath: program, arguments: options.arguments,
+      programPath: program, arguments: arguments,
       environment: options.environment, kernelPath: kernel,
       memoryMiB: options.memoryMiB, accelerator: options.accelerator,
       machine: options.machine, hostname: options.hostname,
@@ -77,6 +121,45 @@ struct VillaCommandLine {
       extraQEMUArguments: options.extraQEMUArguments)
     configuration.standardInput = try readRedirectedStandardInput()
     configuration.traceSyscalls = options.traceSyscalls
+    configuration.diskImage = options.image
+    if options.readOnlyRoot {
+      guard options.image != nil else {
+        throw .usage("--read-only applies to --image")
+      }
+      configuration.kernelOptions.append("ro")
+    }
+    if let size = manifest?.tmpSize {
+      configuration.kernelOptions.append("tmp-size=\(size)")
+    }
+    // A manifest that ships files runs from a fresh image holding them.
+    var temporaryImage: String? = nil
+    if let manifest, options.image == nil,
+      !manifest.files.isEmpty || !manifest.directories.isEmpty
+    {
+      let path = NSTemporaryDirectory() + "villa-run-\(getpid()).img"
+      var directory = [CChar](repeating: 0, count: 4096)
+      let cwd = getcwd(&directory, directory.count) != nil
+        ? String(cString: directory) : "/"
+      let image = try loadProgram(
+        program, searchPath: getenv("PATH").map { String(cString: $0) },
+        currentDirectory: cwd)
+      if let reason = programRefusal(image.bytes) {
+        throw .programRefused(program: program, reason: reason)
+      }
+      try VillaImage.build(
+        VillaImage.Contents(
+          program: image, arguments: arguments, environment: [],
+          hostname: options.hostname, files: manifest.files,
+          directories: manifest.directories),
+        at: path, sizeMiB: VillaImage.defaultSizeMiB)
+      temporaryImage = path
+      configuration.diskImage = path
+    }
+    defer { if let temporaryImage { _ = unlink(temporaryImage) } }
+    options.manifest = nil
+    if options.stats || options.statsJSON != nil {
+      configuration.kernelOptions.append("stats")
+    }
     configuration.portForwards = options.portForwards
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
@@ -90,6 +173,21 @@ struct VillaCommandLine {
                     kernelLog: options.showKernelLog ? 2 : nil))
     for line in outcome.report(kernelLogShown: options.showKernelLog) {
       printError(line)
+    }
+    let counters = outcome.transcript.counters
+    let syscalls = outcome.transcript.syscallCounters
+    if options.stats {
+      for line in StatsReport.text(program: program.isEmpty
+                                     ? options.image ?? "" : program,
+                                   counters: counters, syscalls: syscalls) {
+        printError(line)
+      }
+    }
+    if let path = options.statsJSON {
+      let data = StatsReport.json(counters: counters, syscalls: syscalls)
+      guard FileManager.default.createFile(atPath: path, contents: data) else {
+        throw .hostFailure("cannot write \(path)")
+      }
     }
     return outcome.status
   }
@@ -126,6 +224,67 @@ struct VillaCommandLine {
       host: TraceDiff.filtered(host), villa: TraceDiff.filtered(villa))
     for line in lines { printOut(line) }
     return differs ? 1 : 0
+  }
+
+  /// `villa image ...`: build an image, or read and change one.
+  static func image(_ command: ImageCommand) throws(VillaError) -> Int32 {
+    switch command {
+    case .build(let output, let sizeMiB, let givenFiles, let dirs,
+                let givenRun):
+      let (run, manifest) = try applyManifest(givenRun)
+      guard run.program != nil else {
+        throw .usage("the manifest names no program")
+      }
+      var directory = [CChar](repeating: 0, count: 4096)
+      let cwd = getcwd(&directory, directory.count) != nil
+        ? String(cString: directory) : "/"
+      let program = try loadProgram(
+        run.program!, searchPath: getenv("PATH").map { String(cString: $0) },
+        currentDirectory: cwd)
+      if let reason = programRefusal(program.bytes) {
+        throw .programRefused(program: run.program!, reason: reason)
+      }
+      func pairs(_ list: [String]) -> [(String, String)] {
+        list.map { pair in
+          let parts = pair.split(separator: "=", maxSplits: 1)
+          return (String(parts[0]), absolutePath(String(parts[1]), from: cwd))
+        }
+      }
+      try VillaImage.build(
+        VillaImage.Contents(
+          program: program, arguments: run.arguments,
+          environment: run.environment, hostname: run.hostname,
+          files: pairs(givenFiles) + (manifest?.files ?? []),
+          directories: pairs(dirs) + (manifest?.directories ?? [])),
+        at: output, sizeMiB: sizeMiB)
+      printError("villa: wrote \(output) (\(sizeMiB) MiB)")
+    case .list(let path):
+      for line in try VillaImage.listing(image: path) { printOut(line) }
+    case .cat(let path, let guest):
+      let fs = try VillaImage.mount(path, readOnly: true)
+      let bytes = try VillaImage.read(fs, guest, image: path)
+      writeBytes(1, bytes)
+    case .get(let path, let guest, let host):
+      let fs = try VillaImage.mount(path, readOnly: true)
+      let bytes = try VillaImage.read(fs, guest, image: path)
+      guard FileManager.default.createFile(atPath: host,
+                                           contents: Data(bytes)) else {
+        throw .hostFailure("cannot write \(host)")
+      }
+    case .put(let path, let host, let guest):
+      try VillaImage.put(image: path, host: host, guest: guest)
+    }
+    return 0
+  }
+
+  static func writeBytes(_ fd: Int32, _ bytes: [UInt8]) {
+    var rest = bytes[...]
+    while !rest.isEmpty {
+      let count = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { return }
+      rest = rest.dropFirst(count)
+    }
   }
 
   static func printOut(_ text: String) {

@@ -50,15 +50,21 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   NetworkService.start(device: Devices.networks.first,
                        hostName: launch.hostname)
 
+  var imageProgram: UnsafeRawBufferPointer? = nil
   do throws(Errno) {
-    try RootFileSystem.build(launch: launch, bundle: bundle)
+    imageProgram = try RootFileSystem.build(launch: launch, bundle: bundle)
   } catch {
-    panic("cannot build the root filesystem: \(error.name)")
+    // A disk that cannot be mounted, or an image without its program:
+    // the program cannot start (status 126, as for a bad ELF).
+    log.error("cannot set up the root filesystem: \(error.name)")
+    KernelChannel.writeLine(KernelChannelRecord.exit(126).line)
+    MachineExit.programEnded()
   }
 
   let process: Process
   do {
-    process = try ProgramLoader.load(bundle: bundle, launch: launch)
+    process = try ProgramLoader.load(bundle: bundle, launch: launch,
+                                     imageProgram: imageProgram)
   } catch {
     // The host checks programs before boot, so this is rare: report it
     // as the program's failure to start (status 126, like a shell).
@@ -124,6 +130,10 @@ private func applyOptions(_ options: [[UInt8]]) {
       Logger.threshold = level
     } else if text == "trace" || text.hasPrefix("trace=") {
       SyscallTrace.configure(text)
+    } else if text.hasPrefix("tmp-size=") || text == "ro" {
+      // Read when the root filesystem is built.
+    } else if text == "stats" {
+      Counters.enabled = true
     } else if text == "list-syscalls" {
       // Handled once the options are applied.
     } else if text == "test-panic" {

@@ -41,13 +41,19 @@ class Inode {
   var accessTime = Timestamp.now
   var modifyTime = Timestamp.now
   var changeTime = Timestamp.now
+  /// A named pipe's buffer (FIFO inodes only), made at first open.
+  var fifo: Pipe? = nil
+  /// flock(2) locks on this file, by open file description.
+  var flockHolders: [FlockHolder] = []
   /// Open descriptions of this inode; an unlinked inode lives on while
   /// any remain (the filesystem frees it at the last close).
   var openCount = 0
 
-  init(fileSystem: FileSystem, mode: UInt32) {
+  /// A new inode; `number` is the filesystem's own number when it has
+  /// one (persistent filesystems), else one is allocated.
+  init(fileSystem: FileSystem, mode: UInt32, number: UInt64? = nil) {
     self.fileSystem = fileSystem
-    self.number = fileSystem.allocateInodeNumber()
+    self.number = number ?? fileSystem.allocateInodeNumber()
     self.mode = mode
     if isDirectory { links = 2 }
   }
@@ -56,6 +62,7 @@ class Inode {
   var isDirectory: Bool { type == FileMode.ifdir.rawValue }
   var isRegular: Bool { type == FileMode.ifreg.rawValue }
   var isSymlink: Bool { type == FileMode.iflnk.rawValue }
+  var isFIFO: Bool { type == FileMode.ififo.rawValue }
 
   var directoryEntryType: UInt8 { UInt8(type >> 12) }
 
@@ -138,7 +145,40 @@ class Inode {
   /// The open file for this inode. Regular files and directories get the
   /// VFS's InodeFile; devices and generated files override this.
   func open(flags: UInt32) throws(Errno) -> OpenFile {
-    InodeFile(inode: self, flags: flags)
+    if isFIFO { return try openFIFO(flags: flags) }
+    return InodeFile(inode: self, flags: flags)
+  }
+
+  /// Opening a named pipe (fifo(7)): a reader waits for a writer and a
+  /// writer for a reader, unless O_NONBLOCK, where a reader goes ahead
+  /// and a writer fails with ENXIO. Both ends share the inode's pipe.
+  func openFIFO(flags: UInt32) throws(Errno) -> OpenFile {
+    let pipe = fifo ?? Pipe()
+    fifo = pipe
+    let access = flags & OpenFlags.accmode.rawValue
+    let nonBlocking = flags & OpenFile.nonBlockFlag != 0
+    if access == OpenFlags.rdwr.rawValue {
+      // Linux allows it: the opener is both ends, so nobody waits.
+      return PipeEnd(pipe: pipe, bothEnds: flags)
+    }
+    let writing = access == OpenFlags.wronly.rawValue
+    if writing && nonBlocking && pipe.readers == 0 { throw .ENXIO }
+    let otherOpensBefore = writing ? pipe.readerOpens : pipe.writerOpens
+    let end = PipeEnd(pipe: pipe, isWriteEnd: writing, flags: flags)
+    end.notifyChanged()
+    if !nonBlocking {
+      while (writing ? pipe.readers : pipe.writers) == 0 &&
+        (writing ? pipe.readerOpens : pipe.writerOpens) == otherOpensBefore
+      {
+        do throws(Errno) {
+          try Readiness.wait()
+        } catch {
+          end.lastDescriptorClosed()
+          throw error
+        }
+      }
+    }
+    return end
   }
 
   /// Called when the last open description goes away.
@@ -192,4 +232,10 @@ class FileSystem {
 
   /// Writes everything to stable storage (sync, syncfs).
   func sync() throws(Errno) {}
+}
+
+/// One flock(2) lock: which open file description holds it, and how.
+struct FlockHolder {
+  var file: OpenFile
+  var exclusive: Bool
 }

@@ -150,6 +150,11 @@ final class InodeFile: OpenFile {
   }
 
   override func lastDescriptorClosed() {
+    // Closing the last descriptor releases this description's flock.
+    if !node.flockHolders.isEmpty {
+      node.flockHolders.removeAll { $0.file === self }
+      Readiness.changed()
+    }
     node.openCount -= 1
     if node.openCount == 0 { node.lastOpenClosed() }
   }

@@ -3,12 +3,24 @@
 // part of it. File contents are arrays of bytes grown on write; a sparse
 // write fills the gap with zeroes, which read back as a hole would.
 //
-// TODO(files): contents are one contiguous array, so growing a large file
-// copies it; page-sized chunks would avoid that.
+// File contents are kept in 64 KiB chunks allocated on first write, so a
+// large file needs no contiguous memory and a hole costs nothing.
 
 import LinuxABI
 
 final class Tmpfs: FileSystem {
+  /// The size limit (the manifest's "tmpfs" field); nil: memory only.
+  var limit: UInt64? = nil
+  /// Bytes of file contents held.
+  var usedBytes: UInt64 = 0
+
+  override func statistics() -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
+    guard let limit else { return super.statistics() }
+    let free = limit > usedBytes ? limit - usedBytes : 0
+    let files = super.statistics().3
+    return (4096, limit / 4096, free / 4096, files, 1 << 20)
+  }
+
   init(deviceNumber: UInt64) {
     super.init(name: "tmpfs", deviceNumber: deviceNumber, magic: 0x0102_1994)
     let directory = TmpfsInode(fileSystem: self,
@@ -17,14 +29,86 @@ final class Tmpfs: FileSystem {
   }
 }
 
+/// A file's bytes: a length and 64 KiB chunks, nil where never written.
+final class ChunkedBytes {
+  static let chunkSize = 65536
+  private(set) var length = 0
+  private var chunks: [UnsafeMutableRawPointer?] = []
+
+  deinit {
+    for chunk in chunks { chunk?.deallocate() }
+  }
+
+  func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer)
+    -> Int
+  {
+    guard offset < length else { return 0 }
+    let count = min(buffer.count, length - offset)
+    var done = 0
+    while done < count {
+      let position = offset + done
+      let index = position / ChunkedBytes.chunkSize
+      let within = position % ChunkedBytes.chunkSize
+      let n = min(count - done, ChunkedBytes.chunkSize - within)
+      if let chunk = chunks[index] {
+        (buffer.baseAddress! + done).copyMemory(from: chunk + within,
+                                                byteCount: n)
+      } else {
+        (buffer.baseAddress! + done).initializeMemory(
+          as: UInt8.self, repeating: 0, count: n)
+      }
+      done += n
+    }
+    return count
+  }
+
+  /// Writes within the current length (the caller grows it first).
+  func write(at offset: Int, from buffer: UnsafeRawBufferPointer) {
+    var done = 0
+    while done < buffer.count {
+      let position = offset + done
+      let index = position / ChunkedBytes.chunkSize
+      let within = position % ChunkedBytes.chunkSize
+      let n = min(buffer.count - done, ChunkedBytes.chunkSize - within)
+      if chunks[index] == nil {
+        let chunk = UnsafeMutableRawPointer.allocate(
+          byteCount: ChunkedBytes.chunkSize, alignment: 4096)
+        chunk.initializeMemory(as: UInt8.self, repeating: 0,
+                               count: ChunkedBytes.chunkSize)
+        chunks[index] = chunk
+      }
+      (chunks[index]! + within).copyMemory(from: buffer.baseAddress! + done,
+                                           byteCount: n)
+      done += n
+    }
+  }
+
+  /// Grows (the new bytes read as zero) or shrinks, freeing whole chunks
+  /// past the end and zeroing the tail of the last one.
+  func resize(to newLength: Int) {
+    let needed = (newLength + ChunkedBytes.chunkSize - 1)
+      / ChunkedBytes.chunkSize
+    while chunks.count > needed { chunks.removeLast()?.deallocate() }
+    while chunks.count < needed { chunks.append(nil) }
+    if newLength < length, newLength % ChunkedBytes.chunkSize != 0,
+      let last = chunks.last, let chunk = last
+    {
+      let within = newLength % ChunkedBytes.chunkSize
+      (chunk + within).initializeMemory(
+        as: UInt8.self, repeating: 0, count: ChunkedBytes.chunkSize - within)
+    }
+    length = newLength
+  }
+}
+
 final class TmpfsInode: Inode {
-  private var data: [UInt8] = []
+  private(set) var data = ChunkedBytes()
   private var children: [(name: [UInt8], inode: Inode)] = []
   private var target: [UInt8] = []
   private var parentDirectory: Inode? = nil
 
   override var size: UInt64 {
-    isSymlink ? UInt64(target.count) : UInt64(data.count)
+    isSymlink ? UInt64(target.count) : UInt64(data.length)
   }
 
   override var parent: Inode? { parentDirectory ?? self }
@@ -36,13 +120,8 @@ final class TmpfsInode: Inode {
     throws(Errno) -> Int
   {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
-    guard offset < UInt64(data.count) else { return 0 }
-    let start = Int(offset)
-    let n = min(buffer.count, data.count - start)
-    data.withUnsafeBytes { source in
-      buffer.baseAddress!.copyMemory(from: source.baseAddress! + start,
-                                     byteCount: n)
-    }
+    guard offset < UInt64(data.length) else { return 0 }
+    let n = data.read(at: Int(offset), into: buffer)
     accessTime = Timestamp.now
     return n
   }
@@ -57,11 +136,7 @@ final class TmpfsInode: Inode {
       throw .EFBIG
     }
     try reserve(end.partialValue)
-    let start = Int(offset)
-    data.withUnsafeMutableBytes { target in
-      (target.baseAddress! + start).copyMemory(from: buffer.baseAddress!,
-                                               byteCount: buffer.count)
-    }
+    data.write(at: Int(offset), from: buffer)
     touchModified()
     return buffer.count
   }
@@ -69,19 +144,27 @@ final class TmpfsInode: Inode {
   /// tmpfs files are limited by memory; refuse sizes that could never fit.
   static let maximumSize: UInt64 = 1 << 40
 
+  private var tmpfs: Tmpfs? { fileSystem as? Tmpfs }
+
   private func reserve(_ length: UInt64) throws(Errno) {
-    guard length > UInt64(data.count) else { return }
+    guard length > UInt64(data.length) else { return }
+    let growth = length - UInt64(data.length)
     let freeBytes = (FrameAllocator.totalFrames - FrameAllocator.usedFrames)
       * FrameAllocator.pageSize
-    guard length - UInt64(data.count) < freeBytes else { throw .ENOSPC }
-    data += [UInt8](repeating: 0, count: Int(length) - data.count)
+    guard growth < freeBytes else { throw .ENOSPC }
+    if let tmpfs, let limit = tmpfs.limit {
+      guard tmpfs.usedBytes + growth <= limit else { throw .ENOSPC }
+    }
+    data.resize(to: Int(length))
+    tmpfs?.usedBytes += growth
   }
 
   override func truncate(to length: UInt64) throws(Errno) {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
     guard length <= TmpfsInode.maximumSize else { throw .EFBIG }
-    if length < UInt64(data.count) {
-      data.removeSubrange(Int(length)...)
+    if length < UInt64(data.length) {
+      tmpfs?.usedBytes -= UInt64(data.length) - length
+      data.resize(to: Int(length))
     } else {
       try reserve(length)
     }
@@ -137,6 +220,11 @@ final class TmpfsInode: Inode {
       links -= 1
     } else {
       inode.links -= 1
+    }
+    // TODO(files): an unlinked file still open keeps counting against
+    // the limit until it is closed; its bytes are released at unlink.
+    if inode.links == 0, let file = inode as? TmpfsInode, inode.isRegular {
+      tmpfs?.usedBytes -= UInt64(file.data.length)
     }
     inode.changeTime = Timestamp.now
     touchModified()

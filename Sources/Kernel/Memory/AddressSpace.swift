@@ -250,6 +250,7 @@ final class AddressSpace {
     if region.protection.isEmpty { return false }
     if access.present { return false }
     let page = alignDown(address, AddressSpace.pageSize)
+    Counters.pageFaults &+= 1
     return back(page, protection: region.protection)
   }
 

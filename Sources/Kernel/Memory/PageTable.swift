@@ -72,7 +72,14 @@ struct PageTable {
     return kernel
   }
 
-  func activate() { arch_write_cr3(root) }
+  /// Loads these tables unless they are loaded already: threads of one
+  /// process share them, and reloading CR3 would flush the TLB for
+  /// nothing.
+  func activate() {
+    if arch_read_cr3() & PageTable.addressMask != root {
+      arch_write_cr3(root)
+    }
+  }
 
   /// Maps one 4 KiB user page, creating intermediate tables as needed.
   func map(_ virtual: UInt64, to physical: UInt64, flags: PageFlags) -> Bool {

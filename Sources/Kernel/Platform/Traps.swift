@@ -69,12 +69,16 @@ func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
 private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
   let vector = frame.pointee.vector
   if vector == UInt64(LocalAPIC.timerVector) {
+    Counters.timerInterrupts &+= 1
     LocalAPIC.endOfInterrupt()
     Scheduler.timerFired(interruptedUserMode: frame.pointee.fromUserMode)
     return
   }
   if vector == UInt64(LocalAPIC.spuriousVector) { return }
-  if IOAPIC.dispatch(vector: vector) { return }
+  if IOAPIC.dispatch(vector: vector) {
+    Counters.deviceInterrupts &+= 1
+    return
+  }
   if vector >= 32 {
     log.warn("unexpected interrupt \(vector)")
     LocalAPIC.endOfInterrupt()

@@ -16,6 +16,10 @@ final class Pipe {
   private(set) var count = 0
   var readers = 0
   var writers = 0
+  /// How many times each end was ever opened (FIFO opens wait for the
+  /// other side to have opened, even if it has closed again since).
+  var readerOpens = 0
+  var writerOpens = 0
 
   var capacity: Int { buffer.count }
   var space: Int { capacity - count }
@@ -54,20 +58,30 @@ final class Pipe {
 final class PipeEnd: OpenFile {
   let pipe: Pipe
   let isWriteEnd: Bool
+  /// A FIFO opened O_RDWR reads and writes.
+  private(set) var bothEnds = false
 
   init(pipe: Pipe, isWriteEnd: Bool, flags: UInt32) {
     self.pipe = pipe
     self.isWriteEnd = isWriteEnd
+    self.bothEnds = false
     super.init()
     statusFlags = (isWriteEnd ? OpenFlags.wronly : OpenFlags.rdonly).rawValue
       | (flags & OpenFile.nonBlockFlag)
-    if isWriteEnd { pipe.writers += 1 } else { pipe.readers += 1 }
+    if isWriteEnd {
+      pipe.writers += 1
+      pipe.writerOpens += 1
+    } else {
+      pipe.readers += 1
+      pipe.readerOpens += 1
+    }
   }
+
 
   override func read(into buffer: UnsafeMutableRawBufferPointer,
                      mayBlock: Bool) throws(Errno) -> Int
   {
-    guard !isWriteEnd else { throw .EBADF }
+    guard !isWriteEnd || bothEnds else { throw .EBADF }
     if buffer.count == 0 { return 0 }
     while true {
       if pipe.count > 0 {
@@ -120,6 +134,10 @@ final class PipeEnd: OpenFile {
   }
 
   override func pollEvents() -> UInt32 {
+    if bothEnds {
+      return (pipe.count > 0 ? PollEvents.input : 0)
+        | (pipe.space >= Pipe.atomicSize ? PollEvents.output : 0)
+    }
     if isWriteEnd {
       if pipe.readers == 0 { return PollEvents.output | PollEvents.error }
       return pipe.space >= Pipe.atomicSize ? PollEvents.output : 0
@@ -140,8 +158,20 @@ final class PipeEnd: OpenFile {
   }
 
   override func lastDescriptorClosed() {
-    if isWriteEnd { pipe.writers -= 1 } else { pipe.readers -= 1 }
+    if isWriteEnd || bothEnds { pipe.writers -= 1 }
+    if !isWriteEnd || bothEnds { pipe.readers -= 1 }
     notifyChanged()
+  }
+
+  /// A FIFO opened read-write counts as both ends.
+  init(pipe: Pipe, bothEnds flags: UInt32) {
+    self.pipe = pipe
+    self.isWriteEnd = true
+    self.bothEnds = true
+    super.init()
+    statusFlags = OpenFlags.rdwr.rawValue | (flags & OpenFile.nonBlockFlag)
+    pipe.writers += 1
+    pipe.readers += 1
   }
 
   /// A stable number per pipe, shared by both ends, as on Linux.

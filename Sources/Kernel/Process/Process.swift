@@ -63,6 +63,8 @@ final class Process {
   /// exit_group(2), or the last thread's exit(2).
   func exit(status: Int32) -> Never {
     NetworkService.finishBeforeExit()
+    flushFileSystems()
+    Counters.report()
     KernelChannel.writeLine(KernelChannelRecord.exit(status & 0xFF).line)
     MachineExit.programEnded()
   }
@@ -70,8 +72,21 @@ final class Process {
   /// The end of the program by a signal's default action.
   func terminate(bySignal signal: Int32) -> Never {
     NetworkService.finishBeforeExit()
+    flushFileSystems()
+    Counters.report()
     KernelChannel.writeLine(KernelChannelRecord.signal(signal).line)
     MachineExit.programEnded()
+  }
+
+  /// The VM stops when the program ends, so what it wrote must reach the
+  /// disk now: Linux would write it back later, and nothing is later here.
+  private func flushFileSystems() {
+    guard let root = Mounts.root else { return }
+    do throws(Errno) {
+      try root.fileSystem.sync()
+    } catch {
+      log.error("writing the filesystem back failed: \(error.name)")
+    }
   }
 
   static let infinity = UInt64.max

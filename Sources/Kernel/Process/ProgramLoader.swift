@@ -21,7 +21,8 @@ enum ProgramLoader {
     var message: String {
       switch self {
       case .bundle(let error): return "bad boot bundle: \(error)"
-      case .noProgram: return "the boot bundle holds no program"
+      case .noProgram:
+        return "no program: neither the boot bundle nor the image has it"
       case .elf(let error): return "cannot load the program: \(error.message)"
       case .stack(let error): return "cannot build the stack: \(error.message)"
       case .outOfMemory: return "out of memory while loading the program"
@@ -59,13 +60,20 @@ enum ProgramLoader {
   }
 
   /// Loads the program and returns its process with one runnable thread.
-  static func load(bundle: BootBundleReader, launch: Launch)
+  static func load(bundle: BootBundleReader, launch: Launch,
+                   imageProgram: UnsafeRawBufferPointer?)
     throws(Failure) -> Process
   {
-    guard let range = bundle.firstPayload(of: .program) else {
+    // The program comes in the bundle, or from the root filesystem (an
+    // image) at the path it is started as.
+    let image: UnsafeRawBufferPointer
+    if let range = bundle.firstPayload(of: .program) {
+      image = UnsafeRawBufferPointer(rebasing: bundle.bytes[range])
+    } else if let imageProgram {
+      image = imageProgram
+    } else {
       throw .noProgram
     }
-    let image = UnsafeRawBufferPointer(rebasing: bundle.bytes[range])
     let file: ELFFile
     let plan: LoadPlan
     do {

@@ -33,6 +33,9 @@ enum Scheduler {
     let guardState = InterruptGuard()
     threads.append(thread)
     guardState.restore()
+    // The running thread may now spin without a system call: the new
+    // one needs a time slice to end.
+    rearmTimer()
   }
 
   static var threadCount: Int { threads.count }
@@ -102,6 +105,11 @@ enum Scheduler {
     enterScheduler()
   }
 
+  /// A thread gave up the CPU itself (blocked or yielded).
+  private static func countVoluntary() {
+    Counters.voluntarySwitches &+= 1
+  }
+
   /// Blocks the current thread until `wake(_:)` or the deadline (monotonic
   /// nanoseconds). Returns true when woken, false on timeout. The caller
   /// must have registered the thread wherever its waker will look, with
@@ -126,6 +134,7 @@ enum Scheduler {
     thread.interruptible = interruptible
     thread.wakeDeadline = deadline
     thread.state = .blocked
+    countVoluntary()
     enterScheduler()
     thread.interruptible = false
     thread.wakeDeadline = nil
@@ -137,6 +146,7 @@ enum Scheduler {
     guard thread.state == .blocked else { return }
     thread.wokenUp = true
     thread.state = .runnable
+    if current != nil { rearmTimer() }
   }
 
   /// Sleeps the current thread until the monotonic clock reaches
@@ -178,7 +188,9 @@ enum Scheduler {
       $0 !== thread && $0.state == .runnable
     }
     if interruptedUserMode && othersWaiting && now >= sliceEnd {
+      sliceEnd = now + timeSlice
       preemptions += 1
+      Counters.involuntarySwitches &+= 1
       yield()
     } else {
       armTimer(now: now, slicing: true)
@@ -210,7 +222,14 @@ enum Scheduler {
     for thread in threads {
       if let deadline = thread.wakeDeadline { nearest = min(nearest, deadline) }
     }
-    if slicing && threads.count > 1 { nearest = min(nearest, sliceEnd) }
+    // A slice matters only while another thread waits for the CPU; a
+    // slice that ran out with nobody waiting just starts over.
+    if slicing, let running = current,
+      threads.contains(where: { $0 !== running && $0.state == .runnable })
+    {
+      if sliceEnd <= now { sliceEnd = now + timeSlice }
+      nearest = min(nearest, sliceEnd)
+    }
     if nearest == UInt64.max {
       LocalAPIC.disarm()
       return

@@ -180,11 +180,47 @@ enum FileDescriptorSyscalls {
       return Int(try file.seek(offset: Int64(bitPattern: args.a1),
                                whence: args.int(args.a2)))
     }
-    d.register(.ioctl, .partial("no terminal requests: ENOTTY")) {
-      args throws(Errno) in
-      let file = try Process.current.files.get(args.int(args.a0))
-      return try file.ioctl(request: args.a1 & 0xFFFF_FFFF,
-                            argument: args.address(args.a2))
+    d.register(.ioctl, .partial("FIONBIO, FIOCLEX, FIONCLEX, FIONREAD; "
+      + "no terminal requests (ENOTTY)")) { args throws(Errno) in
+      let fd = args.int(args.a0)
+      let files = Process.current.files
+      let file = try files.get(fd)
+      switch args.a1 & 0xFFFF_FFFF {
+      case 0x5421:  // FIONBIO
+        let on = try UserMemory.read(Int32.self, at: args.address(args.a2))
+        if on != 0 {
+          file.statusFlags |= OpenFile.nonBlockFlag
+        } else {
+          file.statusFlags &= ~OpenFile.nonBlockFlag
+        }
+        return 0
+      case 0x5451:  // FIOCLEX
+        files.setCloseOnExec(fd, true)
+        return 0
+      case 0x5450:  // FIONCLEX
+        files.setCloseOnExec(fd, false)
+        return 0
+      default:
+        return try file.ioctl(request: args.a1 & 0xFFFF_FFFF,
+                              argument: args.address(args.a2))
+      }
+    }
+    d.register(.flock, .implemented) { args throws(Errno) in
+      try flock(fd: args.int(args.a0), operation: args.int(args.a1))
+      return 0
+    }
+    d.register(.sendfile, .implemented) { args throws(Errno) in
+      try copy(from: args.int(args.a1), offsetAddress: args.address(args.a2),
+               to: args.int(args.a0), targetOffset: UserAddress(0),
+               count: args.a3)
+    }
+    d.register(.copyFileRange, .implemented) { args throws(Errno) in
+      guard args.a5 == 0 else { throw .EINVAL }
+      return try copy(from: args.int(args.a0),
+                      offsetAddress: args.address(args.a1),
+                      to: args.int(args.a2),
+                      targetOffset: args.address(args.a3), count: args.a4,
+                      regularOnly: true)
     }
     d.register(.fcntl, .partial("F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD only")) {
       args throws(Errno) in
@@ -376,6 +412,100 @@ enum FileDescriptorSyscalls {
     files.place(file, at: new)
     files.setCloseOnExec(new, flags != 0)
     return Int(new)
+  }
+
+  /// flock(2): advisory whole-file locks held by open file descriptions.
+  /// Within one process they conflict only between descriptions opened
+  /// separately, which is exactly when Linux's do too.
+  static func flock(fd: Int32, operation: Int32) throws(Errno) {
+    let file = try Process.current.files.get(fd)
+    guard let inode = file.inode else { throw .EINVAL }
+    let shared: Int32 = 1, exclusive: Int32 = 2, unlock: Int32 = 8
+    let nonBlocking: Int32 = 4
+    let kind = operation & ~nonBlocking
+    guard kind == shared || kind == exclusive || kind == unlock else {
+      throw .EINVAL
+    }
+    while true {
+      inode.flockHolders.removeAll { $0.file.descriptorReferences == 0 }
+      if kind == unlock {
+        inode.flockHolders.removeAll { $0.file === file }
+        Readiness.changed()
+        return
+      }
+      let others = inode.flockHolders.filter { $0.file !== file }
+      let conflict = kind == exclusive
+        ? !others.isEmpty : others.contains { $0.exclusive }
+      if !conflict {
+        inode.flockHolders.removeAll { $0.file === file }
+        inode.flockHolders.append(
+          FlockHolder(file: file, exclusive: kind == exclusive))
+        return
+      }
+      if operation & nonBlocking != 0 { throw .EWOULDBLOCK }
+      try Readiness.wait()
+    }
+  }
+
+  /// sendfile(2) and copy_file_range(2): copy through a kernel buffer.
+  /// With an offset pointer the source's own offset is left alone.
+  static func copy(from source: Int32, offsetAddress: UserAddress,
+                   to target: Int32, targetOffset: UserAddress,
+                   count: UInt64, regularOnly: Bool = false)
+    throws(Errno) -> Int
+  {
+    let files = Process.current.files
+    let input = try files.get(source)
+    let output = try files.get(target)
+    if regularOnly {
+      guard let a = input.inode, let b = output.inode, a.isRegular,
+        b.isRegular
+      else { throw .EINVAL }
+    }
+    var inputOffset: UInt64? = nil
+    if !offsetAddress.isNull {
+      let value = try UserMemory.read(Int64.self, at: offsetAddress)
+      guard value >= 0 else { throw .EINVAL }
+      inputOffset = UInt64(value)
+    }
+    var outputOffset: UInt64? = nil
+    if !targetOffset.isNull {
+      let value = try UserMemory.read(Int64.self, at: targetOffset)
+      guard value >= 0 else { throw .EINVAL }
+      outputOffset = UInt64(value)
+    }
+    let total = Int(min(count, UInt64(maximumTransfer)))
+    let chunk = UnsafeMutableRawBufferPointer.allocate(
+      byteCount: 65536, alignment: 16)
+    defer { chunk.deallocate() }
+    var done = 0
+    while done < total {
+      let want = min(chunk.count, total - done)
+      let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want])
+      let got: Int
+      if let offset = inputOffset {
+        got = try input.read(at: offset + UInt64(done), into: part)
+      } else {
+        got = try input.read(into: part, mayBlock: done == 0)
+      }
+      if got == 0 { break }
+      let data = UnsafeRawBufferPointer(rebasing: chunk[0..<got])
+      let wrote: Int
+      if let offset = outputOffset {
+        wrote = try output.write(at: offset + UInt64(done), from: data)
+      } else {
+        wrote = try output.write(data, mayBlock: true)
+      }
+      done += wrote
+      if wrote < got { break }
+    }
+    if let inputOffset {
+      try UserMemory.write(Int64(inputOffset) + Int64(done), to: offsetAddress)
+    }
+    if let outputOffset {
+      try UserMemory.write(Int64(outputOffset) + Int64(done), to: targetOffset)
+    }
+    return done
   }
 
   /// pread64 and pwrite64: at an offset, without moving the file's.

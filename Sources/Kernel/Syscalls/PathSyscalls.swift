@@ -87,11 +87,13 @@ enum PathSyscalls {
       try mkdir(at: a.int(a.a0), path: a.address(a.a1),
                 mode: UInt32(truncatingIfNeeded: a.a2))
     }
-    d.register(.mknod, .partial("regular files only")) { a throws(Errno) in
+    d.register(.mknod, .partial("regular files and FIFOs only")) {
+      a throws(Errno) in
       try mknod(at: atFDCWD, path: a.address(a.a0),
                 mode: UInt32(truncatingIfNeeded: a.a1))
     }
-    d.register(.mknodat, .partial("regular files only")) { a throws(Errno) in
+    d.register(.mknodat, .partial("regular files and FIFOs only")) {
+      a throws(Errno) in
       try mknod(at: a.int(a.a0), path: a.address(a.a1),
                 mode: UInt32(truncatingIfNeeded: a.a2))
     }
@@ -421,17 +423,18 @@ enum PathSyscalls {
   static func mknod(at dirfd: Int32, path: UserAddress, mode: UInt32)
     throws(Errno) -> Int
   {
-    let type = mode & FileMode.ifmt.rawValue
-    guard type == 0 || type == FileMode.ifreg.rawValue else {
-      // TODO(files): named pipes and device nodes.
-      log.warn("mknod: only regular files are supported")
-      throw type == FileMode.ififo.rawValue ? .EOPNOTSUPP : .EPERM
+    var type = mode & FileMode.ifmt.rawValue
+    if type == 0 { type = FileMode.ifreg.rawValue }
+    guard type == FileMode.ifreg.rawValue || type == FileMode.ififo.rawValue
+    else {
+      // TODO(files): device and socket nodes.
+      log.warn("mknod: only regular files and FIFOs are supported")
+      throw .EPERM
     }
     let resolution = try resolve(at: dirfd, path: path, follow: false)
     guard resolution.inode == nil else { throw .EEXIST }
     let permissions = mode & 0o7777 & ~Process.current.umask
-    _ = try resolution.parent.create(
-      resolution.name, mode: FileMode.ifreg.rawValue | permissions)
+    _ = try resolution.parent.create(resolution.name, mode: type | permissions)
     return 0
   }
 

@@ -4,6 +4,7 @@
 // numbers. A number with no handler returns ENOSYS and is logged once, by
 // name, so a program's missing pieces show up in the kernel log.
 
+import Arch
 import LinuxABI
 
 private let log = Logger("syscall")
@@ -50,13 +51,16 @@ enum SyscallDispatcher {
   /// Numbers beyond the table already logged (kept small: a program
   /// probing many bogus numbers logs the first few dozen).
   private static var reportedUnknown: [Int] = []
-  private(set) static var callCounts: [UInt64] = []
+  /// Per number: calls, failed calls, cycles spent (for --stats).
+  private(set) static var statistics:
+    [(calls: UInt64, errors: UInt64, cycles: UInt64)] = []
 
   static func initialize() {
     let size = SyscallTable.highest + 1
     table = [SyscallEntry?](repeating: nil, count: size)
     reportedMissing = [Bool](repeating: false, count: size)
-    callCounts = [UInt64](repeating: 0, count: size)
+    statistics = [(calls: UInt64, errors: UInt64, cycles: UInt64)](
+      repeating: (0, 0, 0), count: size)
     registerAllSyscalls()
   }
 
@@ -89,8 +93,8 @@ enum SyscallDispatcher {
       }
     }
     var result: Int
+    let start = arch_rdtsc()
     if number >= 0 && number < table.count, let entry = table[number] {
-      callCounts[number] += 1
       do {
         result = try entry.handler(arguments)
       } catch {
@@ -99,6 +103,13 @@ enum SyscallDispatcher {
     } else {
       result = Errno.ENOSYS.syscallResult
       reportMissing(number)
+    }
+    if number >= 0 && number < statistics.count {
+      let cycles = arch_rdtsc() &- start
+      statistics[number].calls &+= 1
+      statistics[number].cycles &+= cycles
+      if result < 0 && result >= -4095 { statistics[number].errors &+= 1 }
+      Counters.syscallCycles &+= cycles
     }
     if tracing {
       KernelChannel.writeLine("@trace " + SyscallTrace.line(
