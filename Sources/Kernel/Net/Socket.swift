@@ -183,21 +183,6 @@ class Socket: OpenFile {
 
   override var procName: [UInt8] { Array("socket:[\(socketInode)]".utf8) }
 
-  override func ioctl(request: UInt64, argument: UserAddress)
-    throws(Errno) -> Int
-  {
-    if request == 0x5421 {  // FIONBIO: an int, non-zero for non-blocking
-      let enable = try UserMemory.read(Int32.self, at: argument)
-      if enable != 0 {
-        statusFlags |= OpenFile.nonBlockFlag
-      } else {
-        statusFlags &= ~OpenFile.nonBlockFlag
-      }
-      return 0
-    }
-    return try super.ioctl(request: request, argument: argument)
-  }
-
   /// Readiness changed: bump the generation and wake waiters.
   func bumpGeneration() { notifyChanged() }
 
