@@ -111,7 +111,9 @@ final class Procfs: FileSystem {
       return "\(ns / 1_000_000_000)."
         + (hundredths.count < 2 ? "0" : "") + hundredths
     }
-    return Array("\(seconds(Clock.monotonicNanoseconds())) \(seconds(Scheduler.idleNanoseconds))\n".utf8)
+    let up = seconds(Clock.monotonicNanoseconds())
+    let idle = seconds(Scheduler.idleNanoseconds)
+    return Array("\(up) \(idle)\n".utf8)
   }
 
   static func mounts() -> [UInt8] {

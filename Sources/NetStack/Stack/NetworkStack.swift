@@ -181,7 +181,7 @@ public final class NetworkStack {
     case .ipv4:
       ipv4Input(view.payload, fromLoopback: false, now: now)
     default:
-      // TODO(ipv6): IPv6, neighbour discovery and SLAAC are not
+      // TODO(net): IPv6, neighbour discovery and SLAAC are not
       // implemented; such frames are counted and dropped.
       counters.ignored += 1
     }
