@@ -62,6 +62,12 @@ public func resolveProgramPath(
 /// `path` made absolute against `directory`, with "." and empty
 /// components removed. ".." is kept: removing it textually would be
 /// wrong across symbolic links.
+/// villa's working directory, which relative program and host paths are
+/// resolved from ("/" if it cannot be read).
+public func currentWorkingDirectory() -> String {
+  POSIX.currentDirectory() ?? "/"
+}
+
 public func absolutePath(_ path: String, from directory: String) -> String {
   let joined = path.hasPrefix("/") ? path : directory + "/" + path
   let parts = joined.split(separator: "/").filter { $0 != "." }

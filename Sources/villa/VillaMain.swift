@@ -137,9 +137,7 @@ struct VillaCommandLine {
       !manifest.files.isEmpty || !manifest.directories.isEmpty
     {
       let path = NSTemporaryDirectory() + "villa-run-\(getpid()).img"
-      var directory = [CChar](repeating: 0, count: 4096)
-      let cwd = getcwd(&directory, directory.count) != nil
-        ? String(cString: directory) : "/"
+      let cwd = currentWorkingDirectory()
       let image = try loadProgram(
         program, searchPath: getenv("PATH").map { String(cString: $0) },
         currentDirectory: cwd)
@@ -210,11 +208,9 @@ struct VillaCommandLine {
       timeout: options.timeout)
     configuration.standardInput = input
     configuration.traceSyscalls = []
-    var directory = [CChar](repeating: 0, count: 4096)
     let resolved = try resolveProgramPath(
       program, searchPath: getenv("PATH").map { String(cString: $0) },
-      currentDirectory: getcwd(&directory, directory.count) != nil
-        ? String(cString: directory) : "/")
+      currentDirectory: currentWorkingDirectory())
     let host = try TraceDiff.hostTrace(
       program: resolved, arguments: options.arguments,
       environment: options.environment, standardInput: input)
@@ -235,9 +231,7 @@ struct VillaCommandLine {
       guard run.program != nil else {
         throw .usage("the manifest names no program")
       }
-      var directory = [CChar](repeating: 0, count: 4096)
-      let cwd = getcwd(&directory, directory.count) != nil
-        ? String(cString: directory) : "/"
+      let cwd = currentWorkingDirectory()
       let program = try loadProgram(
         run.program!, searchPath: getenv("PATH").map { String(cString: $0) },
         currentDirectory: cwd)
