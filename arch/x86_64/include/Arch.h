@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "VDSOData.h"
+
 static inline void arch_outb(uint16_t port, uint8_t v) {
   __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
 }
@@ -163,6 +165,10 @@ int64_t arch_user_zero(void *dst, uint64_t length);
 /* The code range of the routines above and where a fault in them resumes. */
 extern const char arch_user_access_start[], arch_user_access_end[];
 extern const char arch_user_access_fault[];
+
+/* The vDSO shared object embedded by vdso-image.S. */
+const void *arch_vdso_image(void);
+uint64_t arch_vdso_image_size(void);
 
 /* Linker-script symbols. */
 extern char __kernel_start[], __kernel_end[], __text_start[], __text_end[];
