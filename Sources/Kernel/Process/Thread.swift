@@ -47,6 +47,11 @@ final class Thread {
   /// The futex word this thread waits on, if any, and its wait bitset.
   var futexAddress: UInt64? = nil
   var futexBitset: UInt32 = 0
+  /// CPU time used in user mode and in the kernel, and when it was
+  /// last charged (Process/CPUTime.swift).
+  var userNanoseconds: UInt64 = 0
+  var systemNanoseconds: UInt64 = 0
+  var cpuStamp: UInt64 = 0
 
   private let stack: UnsafeMutableRawPointer
 
