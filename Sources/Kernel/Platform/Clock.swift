@@ -58,6 +58,15 @@ enum Clock {
     monotonicAndOffset().monotonic
   }
 
+  /// A span of TSC ticks in nanoseconds, with the clock's conversion.
+  static func nanoseconds(ticks: UInt64) -> UInt64 {
+    guard let data = vvar else { return 0 }
+    let product = ticks.multipliedFullWidth(by: data.pointee.multiplier)
+    let shift = UInt64(data.pointee.shift)
+    return shift == 0 ? product.low
+      : product.high << (64 - shift) | product.low >> shift
+  }
+
   static func realtimeNanoseconds() -> UInt64 {
     let (monotonic, offset) = monotonicAndOffset()
     return monotonic &+ offset

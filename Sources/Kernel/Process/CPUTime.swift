@@ -8,8 +8,13 @@
 // user time when it enters the kernel (a system call, an interrupt or an
 // exception from user mode) and kernel time when it goes back, or when
 // it gives up the CPU. Time the scheduler spends between threads, and
-// idle time, belongs to nobody.
+// idle time, belongs to nobody. Every system call passes two edges, so
+// they are kept cheap: they count raw TSC ticks (converted to nanoseconds
+// only when a clock is read), and the running thread's counts live in a
+// C struct (arch_cpu_account, charged by arch_cpu_charge), copied from
+// and back to its Thread when it is switched in and out.
 
+import Arch
 import LinuxABI
 
 /// One of the two CPU-time interval timers: it counts down while the
@@ -48,37 +53,45 @@ enum CPUTime {
                                              countsKernelTime: false)
   static let profilingTimer = CPUIntervalTimer(signal: .prof,
                                                countsKernelTime: true)
+  /// Call after changing a timer's `remaining`: every edge checks the
+  /// flag this sets before it looks at the timers.
+  static func timersChanged() {
+    let armed = virtualTimer.remaining > 0 || profilingTimer.remaining > 0
+    arch_cpu_account.timers_armed = armed ? 1 : 0
+  }
 
   // MARK: Accounting
 
-  /// The current thread came from user mode into the kernel.
-  static func enterKernel() {
-    guard let thread = Scheduler.current else { return }
-    charge(thread, user: true)
-  }
+  /// The running thread came from user mode into the kernel.
+  static func enterKernel() { charge(user: true) }
 
-  /// The current thread goes back to user mode, or gives up the CPU.
-  static func leaveKernel() {
-    guard let thread = Scheduler.current else { return }
-    charge(thread, user: false)
-  }
+  /// The running thread goes back to user mode.
+  static func leaveKernel() { charge(user: false) }
 
   /// The scheduler switched `thread` in: its time starts now.
   static func switchedIn(_ thread: Thread) {
-    thread.cpuStamp = Clock.monotonicNanoseconds()
+    arch_cpu_account.user = thread.userTicks
+    arch_cpu_account.system = thread.systemTicks
+    arch_cpu_account.stamp = arch_rdtsc()
   }
 
-  private static func charge(_ thread: Thread, user: Bool) {
-    let now = Clock.monotonicNanoseconds()
-    let elapsed = now > thread.cpuStamp ? now - thread.cpuStamp : 0
-    thread.cpuStamp = now
-    if user {
-      thread.userNanoseconds &+= elapsed
-      virtualTimer.consume(elapsed, process: thread.process)
-    } else {
-      thread.systemNanoseconds &+= elapsed
-    }
-    profilingTimer.consume(elapsed, process: thread.process)
+  /// `thread`, the running one, gives up the CPU (it blocks, yields or
+  /// exits): its kernel time so far is charged and its counts saved.
+  static func switchingOut(_ thread: Thread) {
+    charge(user: false)
+    thread.userTicks = arch_cpu_account.user
+    thread.systemTicks = arch_cpu_account.system
+  }
+
+  @inline(__always)
+  private static func charge(user: Bool) {
+    let elapsed = arch_cpu_charge(user ? 1 : 0)
+    guard arch_cpu_account.timers_armed != 0,
+      let process = Process.currentOrNil else { return }
+    let nanoseconds = Clock.nanoseconds(ticks: elapsed)
+    if user { virtualTimer.consume(nanoseconds, process: process) }
+    profilingTimer.consume(nanoseconds, process: process)
+    timersChanged()
   }
 
   /// How soon, at the earliest, a CPU timer can expire while a thread
@@ -101,13 +114,16 @@ enum CPUTime {
   /// A thread's CPU time so far; for the running thread this includes
   /// the kernel time of the system call now in progress.
   static func usage(of thread: Thread) -> Usage {
-    var usage = Usage(user: thread.userNanoseconds,
-                      system: thread.systemNanoseconds)
-    if thread === Scheduler.current {
-      let now = Clock.monotonicNanoseconds()
-      if now > thread.cpuStamp { usage.system &+= now - thread.cpuStamp }
+    guard thread === Scheduler.current else {
+      return Usage(user: Clock.nanoseconds(ticks: thread.userTicks),
+                   system: Clock.nanoseconds(ticks: thread.systemTicks))
     }
-    return usage
+    let account = arch_cpu_account
+    let now = arch_rdtsc()
+    let inProgress = now > account.stamp ? now - account.stamp : 0
+    return Usage(
+      user: Clock.nanoseconds(ticks: account.user),
+      system: Clock.nanoseconds(ticks: account.system &+ inProgress))
   }
 
   /// The whole process: its live threads and the ones that ended.

@@ -93,7 +93,7 @@ enum Scheduler {
   private static func enterScheduler() {
     guard let thread = current else { panic("no current thread") }
     let guardState = InterruptGuard()
-    CPUTime.leaveKernel()
+    CPUTime.switchingOut(thread)
     thread.fsBase = arch_rdmsr(MSR.fsBase)
     thread.gsBase = arch_rdmsr(MSR.kernelGSBase)
     arch_switch_context(&thread.savedStackPointer, schedulerStackPointer)
@@ -169,7 +169,7 @@ enum Scheduler {
   static func exitCurrentThread() -> Never {
     guard let thread = current else { panic("no current thread") }
     arch_disable_interrupts()
-    CPUTime.leaveKernel()
+    CPUTime.switchingOut(thread)
     thread.state = .exited
     threads.removeAll { $0 === thread }
     nextIndex = 0

@@ -138,6 +138,7 @@ enum TimerSyscalls {
     let guardState = InterruptGuard()
     timer.remaining = value.delay
     timer.interval = value.delay == 0 ? 0 : value.interval
+    CPUTime.timersChanged()
     guardState.restore()
     // The thread may now spin in user mode until the timer fires.
     Scheduler.rearmTimer()
