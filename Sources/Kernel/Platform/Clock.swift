@@ -36,7 +36,8 @@ enum Clock {
       $0.realtime_offset = realtime
     }
     vvar = data
-    log.info("TSC \(tscHz / 1_000_000) MHz; realtime \(realtime / 1_000_000_000)")
+    log.info("TSC \(tscHz / 1_000_000) MHz; "
+      + "realtime \(realtime / 1_000_000_000)")
   }
 
   /// Rewrites the vvar fields inside an odd sequence number, so that a
@@ -61,8 +62,16 @@ enum Clock {
   /// A span of TSC ticks in nanoseconds, with the clock's conversion.
   static func nanoseconds(ticks: UInt64) -> UInt64 {
     guard let data = vvar else { return 0 }
-    let product = ticks.multipliedFullWidth(by: data.pointee.multiplier)
-    let shift = UInt64(data.pointee.shift)
+    return scale(ticks, data.pointee)
+  }
+
+  /// (ticks * multiplier) >> shift with a 128-bit product, as the vDSO
+  /// computes it.
+  private static func scale(_ ticks: UInt64, _ fields: villa_vvar)
+    -> UInt64
+  {
+    let product = ticks.multipliedFullWidth(by: fields.multiplier)
+    let shift = UInt64(fields.shift)
     return shift == 0 ? product.low
       : product.high << (64 - shift) | product.low >> shift
   }
@@ -81,10 +90,7 @@ enum Clock {
       if fields.sequence & 1 != 0 { continue }
       let tsc = arch_rdtsc()
       let ticks = tsc > fields.base_tsc ? tsc - fields.base_tsc : 0
-      let product = ticks.multipliedFullWidth(by: fields.multiplier)
-      let shift = UInt64(fields.shift)
-      let scaled = shift == 0 ? product.low
-        : product.high << (64 - shift) | product.low >> shift
+      let scaled = scale(ticks, fields)
       if data.pointee.sequence == fields.sequence {
         return (fields.base_ns &+ scaled, fields.realtime_offset)
       }

@@ -49,10 +49,12 @@ final class CPUIntervalTimer {
 }
 
 enum CPUTime {
+  /// ITIMER_VIRTUAL and ITIMER_PROF: one of each per process.
   static let virtualTimer = CPUIntervalTimer(signal: .vtalrm,
                                              countsKernelTime: false)
   static let profilingTimer = CPUIntervalTimer(signal: .prof,
                                                countsKernelTime: true)
+
   /// Call after changing a timer's `remaining`: every edge checks the
   /// flag this sets before it looks at the timers.
   static func timersChanged() {
@@ -89,8 +91,10 @@ enum CPUTime {
     guard arch_cpu_account.timers_armed != 0,
       let process = Process.currentOrNil else { return }
     let nanoseconds = Clock.nanoseconds(ticks: elapsed)
-    if user { virtualTimer.consume(nanoseconds, process: process) }
-    profilingTimer.consume(nanoseconds, process: process)
+    for timer in [virtualTimer, profilingTimer]
+    where user || timer.countsKernelTime {
+      timer.consume(nanoseconds, process: process)
+    }
     timersChanged()
   }
 
