@@ -91,9 +91,11 @@ enum CPUTime {
     guard arch_cpu_account.timers_armed != 0,
       let process = Process.currentOrNil else { return }
     let nanoseconds = Clock.nanoseconds(ticks: elapsed)
-    for timer in [virtualTimer, profilingTimer]
-    where user || timer.countsKernelTime {
-      timer.consume(nanoseconds, process: process)
+    if user || virtualTimer.countsKernelTime {
+      virtualTimer.consume(nanoseconds, process: process)
+    }
+    if user || profilingTimer.countsKernelTime {
+      profilingTimer.consume(nanoseconds, process: process)
     }
     timersChanged()
   }
@@ -102,9 +104,12 @@ enum CPUTime {
   /// runs: the scheduler arms the APIC timer for it, since a thread
   /// spinning in user mode would otherwise never enter the kernel.
   static var nearestExpiry: UInt64? {
-    let left = [virtualTimer.remaining, profilingTimer.remaining]
-      .filter { $0 > 0 }
-    return left.min()
+    guard arch_cpu_account.timers_armed != 0 else { return nil }
+    let virtual = virtualTimer.remaining
+    let profiling = profilingTimer.remaining
+    if virtual == 0 { return profiling }
+    if profiling == 0 { return virtual }
+    return min(virtual, profiling)
   }
 
   // MARK: Reading
