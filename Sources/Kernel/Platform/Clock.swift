@@ -62,16 +62,17 @@ enum Clock {
   /// A span of TSC ticks in nanoseconds, with the clock's conversion.
   static func nanoseconds(ticks: UInt64) -> UInt64 {
     guard let data = vvar else { return 0 }
-    return scale(ticks, data.pointee)
+    return scale(ticks, data.pointee.multiplier, data.pointee.shift)
   }
 
   /// (ticks * multiplier) >> shift with a 128-bit product, as the vDSO
   /// computes it.
-  private static func scale(_ ticks: UInt64, _ fields: villa_vvar)
-    -> UInt64
+  @inline(__always)
+  private static func scale(_ ticks: UInt64, _ multiplier: UInt64,
+                            _ shift: UInt32) -> UInt64
   {
-    let product = ticks.multipliedFullWidth(by: fields.multiplier)
-    let shift = UInt64(fields.shift)
+    let product = ticks.multipliedFullWidth(by: multiplier)
+    let shift = UInt64(shift)
     return shift == 0 ? product.low
       : product.high << (64 - shift) | product.low >> shift
   }
@@ -85,15 +86,18 @@ enum Clock {
     -> (monotonic: UInt64, offset: UInt64)
   {
     guard let data = vvar else { return (0, 0) }
+    // Field by field rather than a copy of the whole page's struct: this
+    // runs on every scheduler decision and timer.
     while true {
-      let fields = data.pointee
-      if fields.sequence & 1 != 0 { continue }
+      let sequence = data.pointee.sequence
+      if sequence & 1 != 0 { continue }
       let tsc = arch_rdtsc()
-      let ticks = tsc > fields.base_tsc ? tsc - fields.base_tsc : 0
-      let scaled = scale(ticks, fields)
-      if data.pointee.sequence == fields.sequence {
-        return (fields.base_ns &+ scaled, fields.realtime_offset)
-      }
+      let base = data.pointee.base_tsc
+      let ticks = tsc > base ? tsc - base : 0
+      let scaled = scale(ticks, data.pointee.multiplier, data.pointee.shift)
+      let monotonic = data.pointee.base_ns &+ scaled
+      let offset = data.pointee.realtime_offset
+      if data.pointee.sequence == sequence { return (monotonic, offset) }
     }
   }
 
