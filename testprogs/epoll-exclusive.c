@@ -5,12 +5,16 @@
  * flag every waiter wakes. And the rules: the flag is allowed only with
  * EPOLL_CTL_ADD, only with EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP,
  * EPOLLWAKEUP and EPOLLET, never on an epoll file, and an exclusive
- * interest cannot be modified afterwards.
+ * interest cannot be modified afterwards. The same holds for a
+ * listening TCP socket, the flag's everyday use (several acceptors).
  */
 #include "check.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -18,6 +22,12 @@
 #define WAITERS 4
 
 static int event_fd;
+/* The file the waiters watch: how to open it (fresh, not readable), make
+ * it readable once more, and close it. */
+static int watched_fd;
+static void (*open_watched)(void);
+static void (*make_ready)(void);
+static void (*close_watched)(void);
 static int woken;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -51,6 +61,17 @@ static void pause_ms(long ms)
     nanosleep(&t, NULL);
 }
 
+static void open_eventfd(void)
+{
+    event_fd = eventfd(0, EFD_NONBLOCK);
+    watched_fd = event_fd;
+}
+
+static void close_eventfd(void)
+{
+    close(event_fd);
+}
+
 static void signal_event(void)
 {
     uint64_t one = 1;
@@ -58,50 +79,93 @@ static void signal_event(void)
         say("write to the eventfd failed\n");
 }
 
-/* WAITERS threads, each in epoll_wait on its own instance watching the
- * one eventfd; returns how many woke from one event. Nobody reads the
- * eventfd, so it stays readable: a waiter not woken by the event would
- * see it at once. */
+/* A listening socket on 127.0.0.1 and the clients connected to it. */
+static int listener;
+static struct sockaddr_in listener_address;
+static int clients[256];
+static int client_count;
+
+static void connect_client(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&listener_address,
+                sizeof listener_address) != 0)
+        say("connect failed: %s\n", errno_name(errno));
+    if (client_count < 256)
+        clients[client_count++] = fd;
+}
+
+static void open_listener(void)
+{
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    listener_address.sin_family = AF_INET;
+    listener_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    listener_address.sin_port = 0;
+    bind(listener, (struct sockaddr *)&listener_address,
+         sizeof listener_address);
+    socklen_t length = sizeof listener_address;
+    getsockname(listener, (struct sockaddr *)&listener_address, &length);
+    listen(listener, 64);
+    watched_fd = listener;
+}
+
+static void close_listener(void)
+{
+    for (int i = 0; i < client_count; i++)
+        close(clients[i]);
+    client_count = 0;
+    close(listener);
+}
+
+/* WAITERS threads, each in epoll_wait on its own instance watching
+ * `watched_fd`; returns how many woke from one event. Nobody consumes
+ * the event, so the file stays readable: a waiter not woken by the
+ * event would see it at once. */
 static int wake_count(uint32_t flags)
 {
-    event_fd = eventfd(0, EFD_NONBLOCK);
+    open_watched();
     woken = 0;
     pthread_t threads[WAITERS];
     int epolls[WAITERS];
     for (int i = 0; i < WAITERS; i++) {
         epolls[i] = epoll_create1(0);
         struct epoll_event event = {.events = EPOLLIN | flags};
-        epoll_ctl(epolls[i], EPOLL_CTL_ADD, event_fd, &event);
+        epoll_ctl(epolls[i], EPOLL_CTL_ADD, watched_fd, &event);
         pthread_create(&threads[i], NULL, waiter, (void *)(intptr_t)epolls[i]);
     }
     pause_ms(200);          /* all of them asleep in epoll_wait */
-    signal_event();
+    make_ready();
     pause_ms(300);          /* whoever was woken has counted itself */
     int count = woken_now();
     /* Each further event wakes at least one more, until all are done. */
     for (int tries = 0; woken_now() < WAITERS && tries < 100; tries++) {
-        signal_event();
+        make_ready();
         pause_ms(20);
     }
     for (int i = 0; i < WAITERS; i++) {
         pthread_join(threads[i], NULL);
         close(epolls[i]);
     }
-    close(event_fd);
+    close_watched();
     return count;
 }
 
-static void wake_ups(void)
+static void wake_ups(const char *what)
 {
-    SECTION("who wakes");
+    char line[128];
     int plain = wake_count(0);
-    CHECK_EQ("without EPOLLEXCLUSIVE one event wakes all 4 waiters", plain,
-             WAITERS);
+    snprintf(line, sizeof line, "%s: without EPOLLEXCLUSIVE one event "
+             "wakes all 4 waiters", what);
+    CHECK_EQ(line, plain, WAITERS);
     int exclusive = wake_count(EPOLLEXCLUSIVE);
-    CHECK("with EPOLLEXCLUSIVE one event wakes at least one waiter",
-          exclusive >= 1);
-    CHECK("... but not all 4", exclusive < WAITERS);
-    CHECK_EQ("every exclusive waiter woke in the end", woken, WAITERS);
+    snprintf(line, sizeof line, "%s: with EPOLLEXCLUSIVE one event wakes "
+             "at least one waiter", what);
+    CHECK(line, exclusive >= 1);
+    snprintf(line, sizeof line, "%s: ... but not all 4", what);
+    CHECK(line, exclusive < WAITERS);
+    snprintf(line, sizeof line, "%s: every exclusive waiter woke in the "
+             "end", what);
+    CHECK_EQ(line, woken, WAITERS);
 }
 
 static void rules(void)
@@ -181,6 +245,15 @@ static void rules(void)
 int main(void)
 {
     rules();
-    wake_ups();
+
+    SECTION("who wakes");
+    open_watched = open_eventfd;
+    make_ready = signal_event;
+    close_watched = close_eventfd;
+    wake_ups("eventfd");
+    open_watched = open_listener;
+    make_ready = connect_client;
+    close_watched = close_listener;
+    wake_ups("listening socket");
     return check_finish();
 }

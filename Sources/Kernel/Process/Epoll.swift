@@ -71,7 +71,8 @@ final class EpollInstance: OpenFile {
   }
 
   /// Whether `collect` would report anything now, and whether all of it
-  /// comes from exclusive interests; changes nothing.
+  /// comes from exclusive interests; changes nothing, and never enters
+  /// the network stack (Readiness.changed may run inside it).
   func pendingReport() -> (any: Bool, onlyExclusive: Bool) {
     var any = false
     var onlyExclusive = true
@@ -79,7 +80,9 @@ final class EpollInstance: OpenFile {
       interest.file.descriptorReferences > 0
     {
       let wanted = (interest.events & 0xFFFF) | EpollInstance.alwaysReported
-      guard interest.file.pollEvents() & wanted != 0 else { continue }
+      guard interest.file.pollEventsWithoutStack() & wanted != 0 else {
+        continue
+      }
       let edge = interest.events & EpollInstance.edgeTriggered != 0
       if edge && interest.reportedGeneration == interest.file.generation {
         continue
@@ -117,15 +120,21 @@ final class EpollInstance: OpenFile {
     return ready
   }
 
-  override func pollEvents() -> UInt32 {
-    // Readable when some interest is ready (without consuming edges).
+  override func pollEvents() -> UInt32 { readiness(withoutStack: false) }
+
+  override func pollEventsWithoutStack() -> UInt32 {
+    readiness(withoutStack: true)
+  }
+
+  /// Readable when some interest is ready (without consuming edges).
+  private func readiness(withoutStack: Bool) -> UInt32 {
     for interest in interests where interest.armed &&
       interest.file.descriptorReferences > 0
     {
       let wanted = (interest.events & 0xFFFF) | EpollInstance.alwaysReported
-      if interest.file.pollEvents() & wanted != 0 {
-        return PollEvents.input
-      }
+      let events = withoutStack ? interest.file.pollEventsWithoutStack()
+        : interest.file.pollEvents()
+      if events & wanted != 0 { return PollEvents.input }
     }
     return 0
   }
