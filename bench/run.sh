@@ -4,7 +4,7 @@
 # figures side by side to docs/benchmarks.md. Nothing here passes or
 # fails: it measures and reports.
 #
-# Three parts:
+# Four parts:
 #   timed      each program booted BENCH_RUNS times (7) under each kernel,
 #              the static hello BENCH_BOOT_RUNS times (11); runs alternate
 #              Villa and Linux, so that load from other work on the host
@@ -14,6 +14,9 @@
 #              -icount shift=0: one tick per guest instruction, so the
 #              figures do not depend on the host's speed or load, and
 #              repeated runs should agree exactly. TCG only.
+#   network    TCP throughput both ways and HTTP requests per second,
+#              a server in the guest and a client on the host
+#              (bench/network.sh), BENCH_NET_RUNS (3) boots each.
 #   memory     the smallest memory in MiB at which the hello still runs,
 #              found by bisection; the RAM in use at start; image sizes.
 #
@@ -231,6 +234,11 @@ if [ "$accel" = tcg ]; then
   done
 fi
 
+# --- The network ---------------------------------------------------------
+
+# shellcheck source=bench/network.sh
+. bench/network.sh
+
 # --- Memory and sizes ----------------------------------------------------
 
 # Whether the hello runs in MIB MiB. villa refuses less than 16M on its
@@ -317,6 +325,8 @@ awk -F '\t' -f bench/report.awk \
   -v icount_args="${icount_qemu[*]}" \
   -v runs="$runs" -v boot_runs="$boot_runs" -v icount_runs="$icount_runs" \
   -v counts="$counts" \
+  -v net_bytes="$net_bytes" -v net_connections="$net_connections" \
+  -v net_seconds="$net_seconds" -v net_runs="$net_runs" \
   -v load_before="$load_before" -v load_after="$load_after" \
   -v elapsed=$(( $(date +%s) - started )) \
   -v failures_file="$failures" \
