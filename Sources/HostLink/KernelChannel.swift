@@ -17,6 +17,11 @@
 //                  program ends; format version 1 (see CounterNames)
 //   @syscall-counter NAME CALLS ERRORS CYCLES
 //                  one system call's totals, likewise
+//   @profile VERSION HZ BIAS
+//                  sampling starts (`villa run --profile`); see
+//                  ProfileFormat.swift for this and the next record
+//   @sample TOKEN...
+//                  one profiler sample: hex addresses, innermost first
 
 /// One line of the kernel channel, parsed.
 public enum KernelChannelRecord: Equatable, Sendable {
@@ -28,6 +33,8 @@ public enum KernelChannelRecord: Equatable, Sendable {
   case counter(name: String, value: UInt64)
   case syscallCounter(name: String, calls: UInt64, errors: UInt64,
                       cycles: UInt64)
+  case profile(version: Int, frequency: UInt64, loadBias: UInt64)
+  case sample(ProfileSampleRecord)
   case log(String)
 
   /// Parses one line (without its newline). Malformed records are kept as
@@ -78,6 +85,21 @@ public enum KernelChannelRecord: Equatable, Sendable {
                                errors: errors, cycles: cycles)
         return
       }
+    case "profile":
+      let fields = rest.split(separator: " ")
+      if fields.count == 3, let version = Int(fields[0]),
+        let frequency = UInt64(fields[1]),
+        let bias = UInt64(fields[2], radix: 16)
+      {
+        self = .profile(version: version, frequency: frequency,
+                        loadBias: bias)
+        return
+      }
+    case "sample":
+      if let sample = ProfileSampleRecord(tokens: rest) {
+        self = .sample(sample)
+        return
+      }
     default:
       break
     }
@@ -95,6 +117,9 @@ public enum KernelChannelRecord: Equatable, Sendable {
     case .counter(let name, let value): return "@counter \(name) \(value)"
     case .syscallCounter(let name, let calls, let errors, let cycles):
       return "@syscall-counter \(name) \(calls) \(errors) \(cycles)"
+    case .profile(let version, let frequency, let bias):
+      return "@profile \(version) \(frequency) \(String(bias, radix: 16))"
+    case .sample(let sample): return "@sample \(sample.tokens)"
     case .log(let text): return text
     }
   }

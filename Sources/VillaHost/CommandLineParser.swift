@@ -137,6 +137,13 @@ public struct RunOptions: Equatable, Sendable {
   /// `--stats`, `--stats-json FILE`: report the kernel's counters.
   public var stats = false
   public var statsJSON: String?
+  /// `--profile FILE`: sample the program and write folded stacks there,
+  /// at `--profile-frequency HZ` samples per second.
+  public var profilePath: String?
+  public var profileFrequency = RunOptions.defaultProfileFrequency
+  /// A prime, so that sampling does not beat with periodic work (the
+  /// scheduler's 10 ms slice, a program's own timers).
+  public static let defaultProfileFrequency = 997
   /// `-p` / `--publish`, in the order given.
   public var portForwards: [PortForward] = []
 
@@ -274,6 +281,17 @@ public func parseRunArguments(_ arguments: [String])
       options.stats = true
     case "--stats-json":
       options.statsJSON = try value()
+    case "--profile":
+      let path = try value()
+      guard !path.isEmpty else { throw .usage("option --profile needs a file") }
+      options.profilePath = path
+    case "--profile-frequency":
+      let text = try value()
+      guard let hz = Int(text), (1...10_000).contains(hz) else {
+        throw .usage("--profile-frequency takes samples per second,"
+          + " 1 to 10000; got '\(text)'")
+      }
+      options.profileFrequency = hz
     case "-p", "--publish":
       let forward = try parsePortForward(try value())
       if options.portForwards.contains(where: {

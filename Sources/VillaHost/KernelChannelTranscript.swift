@@ -68,6 +68,9 @@ public struct KernelChannelTranscript: Equatable, Sendable {
   /// `@counter` values and `@syscall-counter` rows (`--stats`).
   public private(set) var counters: [KernelCounter] = []
   public private(set) var syscallCounters: [SyscallCounter] = []
+  /// The profiler's samples (`--profile`), counted per whole stack.
+  public private(set) var profile: ProfileSamples?
+  private var profileDecoder = ProfileStackDecoder()
 
   public init() {}
 
@@ -116,8 +119,38 @@ public struct KernelChannelTranscript: Equatable, Sendable {
     case .syscallCounter(let name, let calls, let errors, let cycles):
       syscallCounters.append(SyscallCounter(name: name, calls: calls,
                                             errors: errors, cycles: cycles))
+    case .profile(let version, let frequency, let bias):
+      guard version == ProfileFormat.version else {
+        log.append("villa: profile format \(version) is not understood")
+        return nil
+      }
+      profile = ProfileSamples(frequency: frequency, loadBias: bias)
+      profileDecoder = ProfileStackDecoder()
+    case .sample(let record):
+      guard profile != nil else { return nil }
+      if let stack = profileDecoder.decode(record) {
+        profile!.stacks[stack, default: 0] += 1
+      } else {
+        profile!.lostSamples += 1
+      }
     }
     return nil
+  }
+}
+
+/// The samples of one profile, as the kernel sent them.
+public struct ProfileSamples: Equatable, Sendable {
+  public var frequency: UInt64
+  public var loadBias: UInt64
+  /// How many samples had each stack (innermost frame first); the empty
+  /// stack counts idle samples.
+  public var stacks: [[ProfileFrame]: UInt64] = [:]
+  /// Samples that could not be decoded (a record before them was lost).
+  public var lostSamples: UInt64 = 0
+
+  public init(frequency: UInt64, loadBias: UInt64) {
+    self.frequency = frequency
+    self.loadBias = loadBias
   }
 }
 

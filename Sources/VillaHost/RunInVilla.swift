@@ -42,6 +42,9 @@ public struct RunOutcome: Sendable {
   public var transcript: KernelChannelTranscript
   /// A panic's `@frame` addresses, symbolized.
   public var backtrace: [BacktraceFrame]
+  /// The profiler's samples, symbolized (`kernelOptions` had
+  /// "profile=HZ"); the raw samples are in `transcript.profile`.
+  public var profile: FoldedProfile? = nil
   /// The program's output, when the sink was `.capture`; else empty.
   public var stdout: [UInt8]
   public var stderr: [UInt8]
@@ -296,11 +299,17 @@ public func runInVilla(
       symbolizeBacktrace(transcript.frames, kernel: kernel))
   }
 
-  return RunOutcome(
+  var outcome = RunOutcome(
     exit: programExit(for: termination, transcript: transcript),
     transcript: transcript, backtrace: backtrace,
     stdout: stdout, stderr: stderr, termination: termination,
     qemuCommandLine: launch.commandLine, accelerator: accelerator)
+  if let samples = transcript.profile {
+    outcome.profile = ProfileReport.fold(
+      samples, program: program.bytes,
+      kernel: (try? readFile(kernelPath)) ?? [])
+  }
+  return outcome
 }
 
 /// Writes program output; false once the reader has gone away.

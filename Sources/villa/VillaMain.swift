@@ -158,6 +158,10 @@ struct VillaCommandLine {
     if options.stats || options.statsJSON != nil {
       configuration.kernelOptions.append("stats")
     }
+    if options.profilePath != nil {
+      configuration.kernelOptions.append(
+        "profile=\(options.profileFrequency)")
+    }
     configuration.portForwards = options.portForwards
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
@@ -187,7 +191,32 @@ struct VillaCommandLine {
         throw .hostFailure("cannot write \(path)")
       }
     }
+    if let path = options.profilePath {
+      try writeProfile(outcome, to: path,
+                       program: program.isEmpty ? options.image ?? "" : program)
+    }
     return outcome.status
+  }
+
+  /// `--profile FILE`: the folded stacks to FILE, the top list to stderr.
+  static func writeProfile(_ outcome: RunOutcome, to path: String,
+                           program: String) throws(VillaError)
+  {
+    guard let profile = outcome.profile,
+      let samples = outcome.transcript.profile
+    else {
+      printError("villa: no profile: the kernel sent no samples")
+      return
+    }
+    guard FileManager.default.createFile(
+      atPath: path, contents: Data(profile.text.utf8))
+    else { throw .hostFailure("cannot write \(path)") }
+    for line in ProfileReport.text(
+      program: program, profile: profile, frequency: samples.frequency,
+      lostSamples: samples.lostSamples, outputPath: path)
+    {
+      printError(line)
+    }
   }
 
   /// Runs the program on the host under strace and in Villa with --trace,

@@ -219,6 +219,8 @@ enum Scheduler {
   /// slicing and other threads could run, the end of the current slice.
   private static func armTimer(now: UInt64, slicing: Bool) {
     var nearest = KernelTimers.nearestDeadline ?? UInt64.max
+    // The profiler's next sample (.max when it is off).
+    nearest = min(nearest, Profiler.nextSampleDeadline)
     for thread in threads {
       if let deadline = thread.wakeDeadline { nearest = min(nearest, deadline) }
     }
