@@ -20,6 +20,51 @@ public enum VillaCommand: Equatable, Sendable {
   case traceDiff(RunOptions)
   /// `villa image SUBCOMMAND ...`, parsed by `parseImageCommand`.
   case image(ImageCommand)
+  /// `villa profile-svg FOLDED -o OUT.svg [--title TEXT] [--width PX]`.
+  case profileSVG(input: String, output: String, title: String?,
+                  width: Int)
+}
+
+/// Parses the words after `villa profile-svg`.
+public func parseProfileSVGCommand(_ arguments: [String])
+  throws(VillaError) -> VillaCommand
+{
+  let usage = "usage: villa profile-svg FOLDED -o OUT.svg [--title TEXT]"
+    + " [--width PIXELS]"
+  var input: String? = nil
+  var output: String? = nil
+  var title: String? = nil
+  var width = FlameGraph.defaultWidth
+  var index = 0
+  while index < arguments.count {
+    let word = arguments[index]
+    index += 1
+    func value() throws(VillaError) -> String {
+      guard index < arguments.count else {
+        throw .usage("option \(word) needs a value")
+      }
+      index += 1
+      return arguments[index - 1]
+    }
+    switch word {
+    case "-o", "--output": output = try value()
+    case "--title": title = try value()
+    case "--width":
+      let text = try value()
+      guard let pixels = Int(text), (200...20_000).contains(pixels) else {
+        throw .usage("--width takes 200 to 20000 pixels, got '\(text)'")
+      }
+      width = pixels
+    default:
+      guard input == nil, !word.hasPrefix("-") || word == "-" else {
+        throw .usage(usage)
+      }
+      input = word
+    }
+  }
+  guard let input, let output else { throw .usage(usage) }
+  return .profileSVG(input: input, output: output, title: title,
+                     width: width)
 }
 
 /// What `villa image` was asked to do.
@@ -163,6 +208,8 @@ public func parseCommandLine(_ arguments: [String])
     return try parseRunArguments(rest)
   case "image":
     return .image(try parseImageCommand(rest))
+  case "profile-svg":
+    return try parseProfileSVGCommand(rest)
   case "trace-diff":
     guard case .run(let options) = try parseRunArguments(rest) else {
       return .help(.run)

@@ -32,6 +32,9 @@ struct VillaCommandLine {
         return try traceDiff(options)
       case .image(let command):
         return try image(command)
+      case .profileSVG(let input, let output, let title, let width):
+        return try profileSVG(input: input, output: output, title: title,
+                              width: width)
       }
       return 0
     } catch {
@@ -249,6 +252,31 @@ struct VillaCommandLine {
       host: TraceDiff.filtered(host), villa: TraceDiff.filtered(villa))
     for line in lines { printOut(line) }
     return differs ? 1 : 0
+  }
+
+  /// `villa profile-svg`: folded stacks in, a flame graph out ("-" reads
+  /// standard input).
+  static func profileSVG(input: String, output: String, title: String?,
+                         width: Int) throws(VillaError) -> Int32
+  {
+    let handle = input == "-"
+      ? FileHandle.standardInput : FileHandle(forReadingAtPath: input)
+    guard let handle, let data = try? handle.readToEnd() ?? Data() else {
+      throw .hostFailure("cannot read \(input)")
+    }
+    let profile: FoldedProfile
+    do throws(FoldedParseError) {
+      profile = try FoldedProfile.parse(String(decoding: data, as: UTF8.self))
+    } catch {
+      throw .hostFailure("\(input): \(error.message)")
+    }
+    let svg = FlameGraph.svg(
+      profile, title: title ?? "Flame graph of \(input)", width: width)
+    guard FileManager.default.createFile(atPath: output,
+                                         contents: Data(svg.utf8)) else {
+      throw .hostFailure("cannot write \(output)")
+    }
+    return 0
   }
 
   /// `villa image ...`: build an image, or read and change one.

@@ -148,6 +148,65 @@ final class ProfileTests: XCTestCase {
                    "[idle] 2\n[unknown];main;work_long 7\n")
   }
 
+  func testFlameGraphBoxesFollowTheSamples() throws {
+    let profile = try FoldedProfile.parse("""
+      main;work_long 30
+      main;work_short 10
+      main;write;villa_syscall_[k] 4
+      a<b>&"c" 6
+      """)
+    let svg = FlameGraph.svg(profile, title: "t & t", width: 1020)
+    XCTAssertTrue(svg.hasPrefix("<?xml"))
+    XCTAssertTrue(svg.hasSuffix("</svg>\n"))
+    XCTAssertTrue(svg.contains(">t &amp; t</text>"))
+    XCTAssertFalse(svg.contains("a<b>"), "names must be escaped")
+
+    // One box per node of the merged tree: all, main, work_long,
+    // work_short, write, villa_syscall_[k], and the odd name.
+    let boxes = flameBoxes(svg)
+    XCTAssertEqual(boxes.count, 7, svg)
+    let all = try XCTUnwrap(boxes["all"])
+    let main = try XCTUnwrap(boxes["main"])
+    let long = try XCTUnwrap(boxes["work_long"])
+    let short = try XCTUnwrap(boxes["work_short"])
+    let kernel = try XCTUnwrap(boxes["villa_syscall_[k]"])
+    XCTAssertEqual(all.width, 1000, accuracy: 0.01)   // width - margins
+    XCTAssertEqual(main.width, 1000 * 44 / 50, accuracy: 0.01)
+    XCTAssertEqual(long.width, 3 * short.width, accuracy: 0.02)
+    // Children sit one row above their parent, left to right by name.
+    XCTAssertEqual(main.y, all.y - 16)
+    XCTAssertEqual(long.y, main.y - 16)
+    XCTAssertEqual(kernel.y, main.y - 32)
+    XCTAssertEqual(long.x, main.x, accuracy: 0.01)
+    XCTAssertEqual(short.x, long.x + long.width, accuracy: 0.02)
+    XCTAssertNotEqual(FlameGraph.colour(for: "villa_syscall_[k]"),
+                      FlameGraph.colour(for: "villa_syscall"))
+
+    // A box too narrow to see is left out, with everything above it.
+    let tiny = try FoldedProfile.parse("big 100000\nsmall;deeper 1\n")
+    XCTAssertNil(flameBoxes(FlameGraph.svg(tiny, title: ""))["deeper"])
+    XCTAssertNotNil(flameBoxes(FlameGraph.svg(tiny, title: ""))["big"])
+  }
+
+  /// The boxes of a flame graph by name (from their <title>).
+  private func flameBoxes(_ svg: String)
+    -> [String: (x: Double, y: Double, width: Double)]
+  {
+    let pattern = try! NSRegularExpression(pattern:
+      #"<title>(.*?) \([0-9]+ samples?, [0-9.]+%\)</title>"#
+      + #"<rect x="([0-9.]+)" y="([0-9]+)" width="([0-9.]+)""#)
+    var boxes: [String: (x: Double, y: Double, width: Double)] = [:]
+    let range = NSRange(svg.startIndex..., in: svg)
+    for match in pattern.matches(in: svg, range: range) {
+      func group(_ i: Int) -> String {
+        String(svg[Range(match.range(at: i), in: svg)!])
+      }
+      boxes[group(1)] = (Double(group(2))!, Double(group(3))!,
+                         Double(group(4))!)
+    }
+    return boxes
+  }
+
   /// The split must come out within ten points of 75/25, and main must be
   /// the hot functions' caller, in a static and a static-PIE build.
   func testProfileFindsTheKnownSplit() throws {
