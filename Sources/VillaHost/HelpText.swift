@@ -80,7 +80,8 @@ public enum VillaHelp {
       --manifest FILE      Take program, args, env, files, memory... from a
                            JSON manifest (see the README)
       --stats              After the program, print the kernel's counters
-                           and a table of system calls (like strace -c)
+                           and a table of system calls (like strace -c);
+                           SIGUSR1 to villa prints them while it runs
       --stats-json FILE    Write the same figures to FILE as JSON
       --profile FILE       Sample where the program spends its time; write
                            folded stacks to FILE (for flamegraph.pl,

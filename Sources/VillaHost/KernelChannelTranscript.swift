@@ -65,9 +65,12 @@ public struct KernelChannelTranscript: Equatable, Sendable {
   public private(set) var frames: [UInt64] = []
   /// `@trace` lines (traced system calls), in order.
   public private(set) var trace: [String] = []
-  /// `@counter` values and `@syscall-counter` rows (`--stats`).
+  /// `@counter` values and `@syscall-counter` rows (`--stats`) of the
+  /// latest set (each set starts with its format version).
   public private(set) var counters: [KernelCounter] = []
   public private(set) var syscallCounters: [SyscallCounter] = []
+  /// The sets the host asked for while the program ran, in order.
+  public private(set) var requestedCounters: [CounterSnapshot] = []
   /// The profiler's samples (`--profile`), counted per whole stack.
   public private(set) var profile: ProfileSamples?
   private var profileDecoder = ProfileStackDecoder()
@@ -115,7 +118,16 @@ public struct KernelChannelTranscript: Equatable, Sendable {
     case .trace(let text):
       trace.append(text)
     case .counter(let name, let value):
+      if name == CounterNames.formatVersion {
+        counters = []
+        syscallCounters = []
+      }
       counters.append(KernelCounter(name: name, value: value))
+    case .countersEnd(let reason):
+      if reason == "request" {
+        requestedCounters.append(CounterSnapshot(
+          counters: counters, syscalls: syscallCounters))
+      }
     case .syscallCounter(let name, let calls, let errors, let cycles):
       syscallCounters.append(SyscallCounter(name: name, calls: calls,
                                             errors: errors, cycles: cycles))
@@ -152,6 +164,12 @@ public struct ProfileSamples: Equatable, Sendable {
     self.frequency = frequency
     self.loadBias = loadBias
   }
+}
+
+/// One set of counters, as sent together.
+public struct CounterSnapshot: Equatable, Sendable {
+  public var counters: [KernelCounter]
+  public var syscalls: [SyscallCounter]
 }
 
 public struct KernelCounter: Equatable, Sendable {

@@ -245,7 +245,7 @@ public func runInVilla(
     throw .hostFailure("cannot write the boot bundle: \(error.message)")
   }
 
-  let launch = QEMULaunch(
+  var launch = QEMULaunch(
     qemuPath: configuration.qemuPath, machine: configuration.machine,
     accelerator: accelerator, memoryMiB: configuration.memoryMiB,
     kernelPath: kernelPath, bundlePath: bundlePath,
@@ -253,6 +253,7 @@ public func runInVilla(
     kernelChannelPath: channelPaths.kernel,
     portForwards: configuration.portForwards,
     extraArguments: configuration.extraQEMUArguments)
+  launch.kernelChannelSocket = kernelChannelDescriptor
 
   // The pump's consumers: the program's streams into the sink, the
   // kernel channel through the splitter into the transcript.
@@ -267,7 +268,19 @@ public func runInVilla(
         // Like strace, the trace goes to stderr as it happens.
         try? POSIX.writeAll(errFD, Array("\(text)\n".utf8))
       }
-      guard let text = transcript.take(record) else { continue }
+      let text = transcript.take(record)
+      if case .countersEnd("request") = record,
+        case .stream(_, let errFD, _) = sink,
+        let snapshot = transcript.requestedCounters.last
+      {
+        // Asked for while the program runs (SIGUSR1): shown at once.
+        let lines = ["villa: counters on request:"] + StatsReport.text(
+          program: configuration.programPath, counters: snapshot.counters,
+          syscalls: snapshot.syscalls)
+        try? POSIX.writeAll(errFD, Array(
+          lines.joined(separator: "\n").utf8 + [UInt8(ascii: "\n")]))
+      }
+      guard let text else { continue }
       if case .stream(_, _, let logFD?) = sink {
         try? POSIX.writeAll(logFD, Array("kernel: \(text)\n".utf8))
       }

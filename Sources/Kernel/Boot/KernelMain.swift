@@ -82,6 +82,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   log.info("boot done in \(Clock.monotonicNanoseconds() / 1000) us; "
     + "starting the program")
   Profiler.start()
+  HostRequests.start()
   Scheduler.run()
 }
 
