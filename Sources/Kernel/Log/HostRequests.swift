@@ -15,7 +15,14 @@ private let log = Logger("host")
 enum HostRequests {
   /// Starts listening; called when the program is about to run.
   static func start() {
-    IOAPIC.route(gsi: MachineContract.kernelChannelIRQ) { received() }
+    let line = MachineContract.kernelChannelIRQ
+    // A virtio-mmio window wired to the same line (the seventh device)
+    // keeps it; the host's requests then go unanswered.
+    guard !IOAPIC.isRouted(gsi: line) else {
+      log.warn("interrupt line \(line) is taken: host requests are off")
+      return
+    }
+    IOAPIC.route(gsi: line) { received() }
     SerialPort.kernelChannel.enableReceiveInterrupt()
   }
 
