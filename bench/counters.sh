@@ -95,10 +95,13 @@ table=$(sort -k1,1 -k2,2 -k3,3 -k4,4n "$work/results" | awk -v hz="$tsc_hz" '
     for (key in keys) order[++n] = key
     for (i = 1; i <= n; i++)
       for (j = i + 1; j <= n; j++)
-        if (order[j] < order[i]) { t = order[i]; order[i] = order[j]; order[j] = t }
+        if (order[j] < order[i]) {
+          t = order[i]; order[i] = order[j]; order[j] = t
+        }
     for (i = 1; i <= n; i++) {
       split(order[i], part, " ")
-      with = median("counters", order[i]); without = median("nocounters", order[i])
+      with = median("counters", order[i])
+      without = median("nocounters", order[i])
       if (with < 0 || without < 0) continue
       if (part[1] == "icount")
         unit = sprintf("%.0f instr", with) "|" sprintf("%.0f instr", without)
@@ -111,6 +114,7 @@ table=$(sort -k1,1 -k2,2 -k3,3 -k4,4n "$work/results" | awk -v hz="$tsc_hz" '
     }
   }')
 
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 section=$(cat <<EOF
 <!-- counters-overhead begin: bench/counters.sh writes this section -->
 ## What the counters cost
@@ -125,7 +129,7 @@ the host). The ratio is with ÷ without.
 
 ${table}
 
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD 2>/dev/null || echo '?').
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') at ${commit}.
 <!-- counters-overhead end -->
 EOF
 )

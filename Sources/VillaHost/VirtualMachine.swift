@@ -4,7 +4,8 @@
 // ends at descriptors 3 and 4 and opens them as /dev/fd/3 and 4 (its
 // `file` chardev), so bytes reach villa unchanged and the streams cannot
 // mix. The kernel channel is a socket pair instead (descriptor 5, QEMU's
-// `socket` chardev), since villa also writes requests to the kernel. QEMU's own stdout and stderr share a fourth pipe, kept as its
+// `socket` chardev), since villa also writes requests to the kernel.
+// QEMU's own stdout and stderr share a fourth pipe, kept as its
 // diagnostics. One poll(2) loop hands each chunk to its consumer as it
 // arrives, until every pipe reports end of file, which happens when QEMU
 // exits or is killed. villa kills QEMU itself when the timeout expires,
