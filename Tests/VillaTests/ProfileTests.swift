@@ -246,20 +246,46 @@ final class ProfileTests: XCTestCase {
     }
   }
 
-  /// Builds testprogs/profile/hot-split.c with gcc and `extraFlags`.
+  /// Garbage in the frame pointer (a kernel address, an unmapped page, a
+  /// misaligned value, a frame pointing at itself) ends the walk; it
+  /// never faults the kernel, and the samples still name the function.
+  func testBadFramePointersEndTheWalk() throws {
+    let kernel = try TestPackage.kernel()
+    let program = try buildTestProgram("bad-frames", extraFlags: ["-static"])
+    var configuration = RunConfiguration(
+      programPath: program, arguments: ["40"], kernelPath: kernel,
+      accelerator: .tcg, timeout: .seconds(120))
+    configuration.kernelOptions = ["profile=5000"]
+    let outcome = try runInVilla(configuration, sink: .capture)
+    XCTAssertEqual(outcome.exit, .exited(0), "\(outcome.kernelLog)")
+    XCTAssertEqual(String(decoding: outcome.stdout, as: UTF8.self),
+                   "survived\n")
+    let profile = try XCTUnwrap(outcome.profile)
+    let inMain = profile.stacks.filter { $0.frames.last == "main" }
+      .reduce(0) { $0 + $1.count }
+    XCTAssertGreaterThan(inMain, 50, profile.text)
+  }
+
   private func buildHotSplit(extraFlags: [String]) throws -> String {
+    try buildTestProgram("hot-split", extraFlags: extraFlags)
+  }
+
+  /// Builds testprogs/profile/NAME.c with gcc and `extraFlags`.
+  private func buildTestProgram(_ name: String, extraFlags: [String])
+    throws -> String
+  {
     let directory = NSTemporaryDirectory() + "villa-profile-\(getpid())"
     try FileManager.default.createDirectory(
       atPath: directory, withIntermediateDirectories: true)
     addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
-    let program = directory + "/hot-split"
+    let program = directory + "/" + name
       + extraFlags.joined().replacingOccurrences(of: "-", with: "_")
     let build = try runOnHost(
       "/usr/bin/gcc",
       arguments: extraFlags + ["-O2", "-fno-omit-frame-pointer", "-o",
                                program,
                                TestPackage.root
-                                 + "/testprogs/profile/hot-split.c"],
+                                 + "/testprogs/profile/\(name).c"],
       environment: ["PATH=/usr/bin:/bin"], standardInput: [], timeout: 120)
     XCTAssertEqual(build.exit, .exited(0),
                    String(decoding: build.stderr, as: UTF8.self))
