@@ -23,7 +23,9 @@
 # Environment: VILLA (the villa binary; built with swift build when
 # unset), VILLA_KERNEL (the kernel ELF; tools/build-kernel.sh when
 # unset), BENCH_ACCEL (tcg, or kvm on a host with it), BENCH_RUNS,
-# BENCH_BOOT_RUNS, BENCH_ICOUNT_RUNS, BENCH_REPORT (docs/benchmarks.md).
+# BENCH_BOOT_RUNS, BENCH_ICOUNT_RUNS, BENCH_REPORT (docs/benchmarks.md),
+# BENCH_COUNTERS (0 skips bench/counters.sh, the counters' cost, which
+# the report otherwise ends with).
 # Work files, raw results (results.tsv) and every run's output stay in
 # .build/bench/. A full run takes about three minutes on 2 cores.
 set -euo pipefail
@@ -332,4 +334,12 @@ awk -F '\t' -f bench/report.awk \
   -v failures_file="$failures" \
   "$results" >"$report.tmp"
 mv "$report.tmp" "$report"
+
+# What the kernel's counters cost, as a section of its own in the report
+# (bench/counters.sh; BENCH_COUNTERS=0 leaves it out).
+if [ "${BENCH_COUNTERS:-1}" != 0 ] && [ "$accel" = tcg ]; then
+  say "the counters' cost (bench/counters.sh)"
+  COUNTERS_REPORT=$report VILLA=$villa VILLA_KERNEL=$villa_kernel \
+    bench/counters.sh >/dev/null
+fi
 say "done in $(( $(date +%s) - started )) s: $report"
