@@ -22,7 +22,7 @@ final class DeviceInode: Inode {
     return file
   }
 
-  override func truncate(to size: UInt64) throws(Errno) {
+  override func truncateContents(to size: UInt64) throws(Errno) {
     // O_TRUNC on a device is ignored, as Linux does.
   }
 }

@@ -70,19 +70,55 @@ class Inode {
 
   var size: UInt64 { 0 }
 
-  func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+  /// The pages shared mappings of this file map (see PageCache.swift);
+  /// nil while no shared mapping exists.
+  var pageCache: PageCache? = nil
+
+  // Everything reads, writes and truncates a file through these three,
+  // which keep the file coherent with its shared mappings; filesystems
+  // override the *Contents methods below them.
+
+  final func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    let n = try readContents(at: offset, into: buffer)
+    if let pageCache, n > 0 {
+      pageCache.overlay(at: offset, onto: UnsafeMutableRawBufferPointer(
+        rebasing: buffer[0..<n]))
+    }
+    return n
+  }
+
+  final func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    let n = try writeContents(at: offset, from: buffer)
+    if let pageCache, n > 0 {
+      pageCache.update(at: offset, from: UnsafeRawBufferPointer(
+        rebasing: buffer[0..<n]))
+    }
+    return n
+  }
+
+  final func truncate(to size: UInt64) throws(Errno) {
+    try truncateContents(to: size)
+    pageCache?.truncate(to: size, of: self)
+  }
+
+  func readContents(at offset: UInt64,
+                    into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 
-  func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  func writeContents(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 
-  func truncate(to size: UInt64) throws(Errno) {
+  func truncateContents(to size: UInt64) throws(Errno) {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 

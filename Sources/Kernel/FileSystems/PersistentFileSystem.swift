@@ -237,8 +237,8 @@ final class PersistentInode: Inode {
 
   // MARK: Contents
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     try persistent.locked { () throws(FSError) in
@@ -246,7 +246,8 @@ final class PersistentInode: Inode {
     }
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     let written = try persistent.locked { () throws(FSError) in
@@ -257,7 +258,7 @@ final class PersistentInode: Inode {
     return written
   }
 
-  override func truncate(to length: UInt64) throws(Errno) {
+  override func truncateContents(to length: UInt64) throws(Errno) {
     try persistent.locked { () throws(FSError) in
       try volume.truncate(number, to: length)
     }

@@ -262,8 +262,8 @@ final class SnapshotInode: Inode {
 
   override var size: UInt64 { 0 }
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     guard offset < UInt64(contents.count) else { return 0 }
@@ -272,7 +272,8 @@ final class SnapshotInode: Inode {
     return n
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     throw .EBADF

@@ -115,8 +115,8 @@ final class TmpfsInode: Inode {
 
   // MARK: Regular files
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
@@ -126,7 +126,8 @@ final class TmpfsInode: Inode {
     return n
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
@@ -159,7 +160,7 @@ final class TmpfsInode: Inode {
     tmpfs?.usedBytes += growth
   }
 
-  override func truncate(to length: UInt64) throws(Errno) {
+  override func truncateContents(to length: UInt64) throws(Errno) {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
     guard length <= TmpfsInode.maximumSize else { throw .EFBIG }
     if length < UInt64(data.length) {
