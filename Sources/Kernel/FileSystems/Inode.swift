@@ -45,6 +45,9 @@ class Inode {
   var fifo: Pipe? = nil
   /// flock(2) locks on this file, by open file description.
   var flockHolders: [FlockHolder] = []
+  /// A nameless O_TMPFILE file (made without O_EXCL) that linkat may
+  /// still give a name; any other file with no links may not get one.
+  var linkable = false
   /// Open descriptions of this inode; an unlinked inode lives on while
   /// any remain (the filesystem frees it at the last close).
   var openCount = 0
@@ -154,6 +157,14 @@ class Inode {
     throw .ENOTDIR
   }
 
+  /// A new regular file with no name in this directory (O_TMPFILE).
+  /// Filesystems that cannot keep a nameless file say EOPNOTSUPP, as
+  /// Linux does.
+  func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    throw .EOPNOTSUPP
+  }
+
   /// Adds a hard link to an existing inode.
   func link(_ name: [UInt8], to inode: Inode) throws(Errno) {
     throw .ENOTDIR
@@ -177,6 +188,11 @@ class Inode {
   func symlinkTarget() throws(Errno) -> [UInt8] { throw .EINVAL }
 
   // MARK: Opening
+
+  /// For /proc/self/fd links: the open file's own inode, which following
+  /// the link reaches without going through the link's text (a "magic
+  /// link", so an unlinked or nameless file can be reached).
+  var magicTarget: Inode? { nil }
 
   /// The open file for this inode. Regular files and directories get the
   /// VFS's InodeFile; devices and generated files override this.

@@ -57,7 +57,9 @@ final class Procfs: FileSystem {
           var entries: [(String, Inode)] = []
           for fd in files.openDescriptors {
             guard let file = try? files.get(fd) else { continue }
-            entries.append(("\(fd)", ProcSymlink(fileSystem: fs) {
+            entries.append(("\(fd)", ProcSymlink(
+              fileSystem: fs, linked: (file as? InodeFile)?.node
+            ) {
               file.procName
             }))
           }
@@ -217,11 +219,18 @@ final class ProcDirectory: Inode {
 
 final class ProcSymlink: Inode {
   private let target: () -> [UInt8]
+  /// The file a /proc/self/fd link stands for, reached directly.
+  private let linked: Inode?
 
-  init(fileSystem: FileSystem, target: @escaping () -> [UInt8]) {
+  init(fileSystem: FileSystem, linked: Inode? = nil,
+       target: @escaping () -> [UInt8])
+  {
     self.target = target
+    self.linked = linked
     super.init(fileSystem: fileSystem, mode: FileMode.iflnk.rawValue | 0o777)
   }
+
+  override var magicTarget: Inode? { linked }
 
   override var size: UInt64 { UInt64(target().count) }
 

@@ -192,6 +192,13 @@ final class TmpfsInode: Inode {
     return inode
   }
 
+  override func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    let inode = TmpfsInode(fileSystem: fileSystem, mode: mode)
+    inode.links = 0
+    return inode
+  }
+
   override func createSymlink(_ name: [UInt8], target: [UInt8])
     throws(Errno) -> Inode
   {
