@@ -303,6 +303,17 @@ final class PersistentInode: Inode {
     return persistent.inode(made)
   }
 
+  /// O_TMPFILE: VillaFS keeps the nameless file as an orphan, held (and
+  /// acquired once, for the descriptor about to be made) until its last
+  /// close or until linkat names it.
+  override func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    let made = try persistent.locked { () throws(FSError) in
+      try volume.createUnnamed(mode: mode, uid: 0, gid: 0)
+    }
+    return persistent.inode(made)
+  }
+
   override func createSymlink(_ name: [UInt8], target: [UInt8])
     throws(Errno) -> Inode
   {

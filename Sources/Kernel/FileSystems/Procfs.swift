@@ -135,7 +135,7 @@ final class Procfs: FileSystem {
       let p = region.protection
       let permissions = (p.contains(.read) ? "r" : "-")
         + (p.contains(.write) ? "w" : "-")
-        + (p.contains(.execute) ? "x" : "-") + "p"
+        + (p.contains(.execute) ? "x" : "-") + (region.shared ? "s" : "p")
       var name = ""
       switch region.kind {
       case .image: name = String(decoding: process.executablePath, as: UTF8.self)
@@ -143,8 +143,12 @@ final class Procfs: FileSystem {
       case .heap: name = "[heap]"
       case .anonymous: name = ""
       }
+      // A file mapping shows its offset and inode number (no path: the
+      // region keeps the inode, not the name it was opened by).
+      let offset = region.file == nil ? 0 : region.fileOffset
+      let inode = region.file?.number ?? 0
       let line = "\(hexDigits(region.start))-\(hexDigits(region.end)) "
-        + "\(permissions) 00000000 00:00 0"
+        + "\(permissions) \(hexDigits(offset)) 00:00 \(inode)"
       text += name.isEmpty ? line + "\n"
         : line + String(repeating: " ", count: max(1, 73 - line.count))
           + name + "\n"

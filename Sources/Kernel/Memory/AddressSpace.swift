@@ -342,6 +342,12 @@ final class AddressSpace {
         log.error("cannot read a file page for \(hex(page))")
         return .invalid
       }
+      // Reading the page may have waited for the disk, and another
+      // thread may have changed the mapping meanwhile: then let the
+      // access fault again against what is there now.
+      guard stillMaps(page, file: file, shared: true) else {
+        return .resolved
+      }
       return pageTable.map(page, to: frame,
                            flags: region.protection.pageFlags)
         ? .resolved : .invalid
@@ -354,12 +360,25 @@ final class AddressSpace {
     }
     _ = try? file.read(at: offset, into: UnsafeMutableRawBufferPointer(
       start: DirectMap.pointer(frame), count: Int(AddressSpace.pageSize)))
+    guard stillMaps(page, file: file, shared: false) else {
+      FrameAllocator.free(frame)
+      return .resolved
+    }
     guard pageTable.map(page, to: frame, flags: region.protection.pageFlags)
     else {
       FrameAllocator.free(frame)
       return .invalid
     }
     return .resolved
+  }
+
+  /// Whether `page` is still an unbacked page of a mapping of `file`
+  /// after a wait.
+  private func stillMaps(_ page: UInt64, file: Inode, shared: Bool) -> Bool {
+    guard let now = region(containing: page), now.file === file,
+      now.shared == shared
+    else { return false }
+    return pageTable.lookup(page) == nil
   }
 
   /// Maps a zeroed frame at `page`.
