@@ -1,11 +1,12 @@
 /*
- * splice: splice(2), tee(2) and vmsplice(2) between pipes, and between
- * a pipe and a regular file, with and without offsets. Checks which
- * bytes move, that offsets given leave the file position alone and are
- * advanced, that SPLICE_F_NONBLOCK and O_NONBLOCK make a waiting call
- * EAGAIN, and the errors: neither end a pipe (EINVAL), an offset for a
- * pipe (ESPIPE), a pipe to itself (EINVAL), an O_APPEND output (EINVAL),
- * wrong access modes (EBADF), unknown flags (EINVAL), no reader (EPIPE).
+ * splice: splice(2), tee(2) and vmsplice(2) between pipes, between a
+ * pipe and a regular file, with and without offsets, and between a pipe
+ * and a socket. Checks which bytes move, that offsets given leave the
+ * file position alone and are advanced, that SPLICE_F_NONBLOCK and
+ * O_NONBLOCK make a waiting call EAGAIN, and the errors: neither end a
+ * pipe (EINVAL), an offset for a pipe (ESPIPE), a pipe to itself
+ * (EINVAL), an O_APPEND output (EINVAL), wrong access modes (EBADF),
+ * unknown flags (EINVAL), no reader (EPIPE).
  * Works in a directory made with mkdtemp under /tmp, removed at the end.
  */
 #include "check.h"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 static int make_pipe(int fds[2], int flags)
@@ -135,6 +137,30 @@ int main(void)
               vmsplice(a[0], out, 2, SPLICE_F_NONBLOCK), EAGAIN);
     CHECK_ERR("vmsplice into a file", vmsplice(file, pieces, 2, 0), EBADF);
     CHECK_RET("vmsplice of no pieces", vmsplice(a[1], pieces, 0, 0), 0);
+
+    SECTION("pipe and socket");
+    int pair[2];
+    CHECK_RET("socketpair", socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK,
+                                       0, pair), 0);
+    CHECK_RET("write to pipe a", write(a[1], "to the socket", 13), 13);
+    CHECK_RET("splice pipe to socket", splice(a[0], NULL, pair[0], NULL, 64,
+              0), 13);
+    memset(buffer, 0, sizeof buffer);
+    CHECK_RET("the peer receives it", read(pair[1], buffer, 64), 13);
+    CHECK_STR("all of it", buffer, "to the socket");
+    CHECK_RET("send from the peer", write(pair[1], "from it", 7), 7);
+    CHECK_RET("splice socket to pipe", splice(pair[0], NULL, b[1], NULL, 64,
+              0), 7);
+    memset(buffer, 0, sizeof buffer);
+    CHECK_EQ("pipe b holds it", drain(b[0], buffer, 64), 7);
+    CHECK_STR("all of it", buffer, "from it");
+    CHECK_ERR("an empty non-blocking socket",
+              splice(pair[0], NULL, b[1], NULL, 64, 0), EAGAIN);
+    offset = 0;
+    CHECK_ERR("an offset for the socket",
+              splice(pair[0], &offset, b[1], NULL, 64, 0), EINVAL);
+    close(pair[0]);
+    close(pair[1]);
 
     SECTION("what splice refuses");
     int target = open(other, O_RDWR | O_CREAT | O_EXCL, 0644);
