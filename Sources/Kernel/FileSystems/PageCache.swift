@@ -26,7 +26,9 @@ final class PageCache {
   private var frames: [UInt64: UInt64] = [:]
   /// Pages a mapping changed since they were last written back.
   private var dirty: Set<UInt64> = []
-  /// The address spaces that map the file shared.
+  /// The address spaces that map the file shared. Strong references: an
+  /// address space leaves this list when it unmaps the file's last
+  /// shared region, which is what breaks the cycle through its regions.
   private(set) var mappers: [AddressSpace] = []
 
   var pageCount: Int { frames.count }
