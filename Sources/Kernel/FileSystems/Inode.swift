@@ -104,9 +104,17 @@ class Inode {
   }
 
   final func truncate(to size: UInt64) throws(Errno) {
-    try truncateContents(to: size)
+    // Mappings let go of the pages past the new end first: the
+    // filesystem may free their memory.
     pageCache?.truncate(to: size, of: self)
+    try truncateContents(to: size)
   }
+
+  /// The physical frame that holds page `index` of the contents, for a
+  /// filesystem whose contents are page-aligned memory (tmpfs): shared
+  /// mappings then map the contents themselves. nil: the page cache
+  /// keeps its own copy and writes it back.
+  func contentsFrame(at index: UInt64) throws(Errno) -> UInt64? { nil }
 
   func readContents(at offset: UInt64,
                     into buffer: UnsafeMutableRawBufferPointer)

@@ -1,6 +1,9 @@
 // The page cache of one file: the frames that shared mappings of it
 // (mmap MAP_SHARED) map, owned by the inode so that every mapping and
-// every read(2) and write(2) see one copy of each page.
+// every read(2) and write(2) see one copy of each page. A filesystem
+// whose contents are page-aligned memory (tmpfs) lends its own pages
+// (Inode.contentsFrame), so there the mapping is the file and nothing
+// below applies to those pages but truncation.
 //
 // A file has a cache only while some address space maps it shared. The
 // cache is authoritative for the pages it holds: write(2) stores into the
@@ -26,6 +29,9 @@ final class PageCache {
   private var frames: [UInt64: UInt64] = [:]
   /// Pages a mapping changed since they were last written back.
   private var dirty: Set<UInt64> = []
+  /// Pages whose frame is the filesystem's own memory (tmpfs): nothing
+  /// to copy, write back or free.
+  private var borrowed: Set<UInt64> = []
   /// The address spaces that map the file shared. Strong references: an
   /// address space leaves this list when it unmaps the file's last
   /// shared region, which is what breaks the cycle through its regions.
@@ -33,10 +39,19 @@ final class PageCache {
 
   var pageCount: Int { frames.count }
 
+  /// Whether any page is a copy that may need writing back; when not,
+  /// nobody needs to collect dirty bits.
+  var holdsCopies: Bool { frames.count > borrowed.count }
+
   /// The frame holding page `index` of `inode`, read from the file the
   /// first time. The caller has checked that the page is within the file.
   func frame(at index: UInt64, of inode: Inode) throws(Errno) -> UInt64 {
     if let frame = frames[index] { return frame }
+    if let own = try inode.contentsFrame(at: index) {
+      frames[index] = own
+      borrowed.insert(index)
+      return own
+    }
     guard let frame = FrameAllocator.allocateZeroed() else {
       throw .ENOMEM
     }
@@ -53,7 +68,9 @@ final class PageCache {
   }
 
   func markDirty(_ index: UInt64) {
-    if frames[index] != nil { dirty.insert(index) }
+    if frames[index] != nil && !borrowed.contains(index) {
+      dirty.insert(index)
+    }
   }
 
   // MARK: Coherence with read(2) and write(2)
@@ -77,7 +94,8 @@ final class PageCache {
   }
 
   /// Calls `body(frame, offset in page, offset in buffer, length)` for
-  /// each cached page piece of [offset, offset + count).
+  /// each cached page piece of [offset, offset + count), except borrowed
+  /// pages, which are the contents themselves.
   private func forEachPiece(
     at offset: UInt64, count: Int,
     _ body: (UInt64, Int, Int, Int) -> Void
@@ -89,7 +107,10 @@ final class PageCache {
       let position = offset + UInt64(done)
       let within = Int(position % size)
       let n = min(count - done, Int(size) - within)
-      if let frame = frames[position / size] { body(frame, within, done, n) }
+      let index = position / size
+      if let frame = frames[index], !borrowed.contains(index) {
+        body(frame, within, done, n)
+      }
       done += n
     }
   }
@@ -107,7 +128,7 @@ final class PageCache {
     for (index, frame) in frames where index >= kept {
       frames[index] = nil
       dirty.remove(index)
-      FrameAllocator.free(frame)
+      if borrowed.remove(index) == nil { FrameAllocator.free(frame) }
     }
     if length % size != 0, let last = frames[length / size] {
       let within = Int(length % size)
@@ -152,8 +173,11 @@ final class PageCache {
     if !dirty.isEmpty {
       log.warn("released \(dirty.count) pages not written back")
     }
-    for (_, frame) in frames { FrameAllocator.free(frame) }
+    for (index, frame) in frames where !borrowed.contains(index) {
+      FrameAllocator.free(frame)
+    }
     frames = [:]
     dirty = []
+    borrowed = []
   }
 }

@@ -426,8 +426,9 @@ final class AddressSpace {
   /// Moves the dirty bit of `page` (in a shared file region) into the
   /// file's page cache.
   private func collectDirtyPage(_ page: UInt64, of region: Region) {
-    guard let (_, flags) = pageTable.lookup(page), flags.contains(.dirty),
-      let file = region.file, let cache = file.pageCache
+    guard let file = region.file, let cache = file.pageCache,
+      cache.holdsCopies,
+      let (_, flags) = pageTable.lookup(page), flags.contains(.dirty)
     else { return }
     cache.markDirty(region.fileOffset(of: page) / AddressSpace.pageSize)
     pageTable.protect(page, flags: region.protection.pageFlags)
@@ -435,6 +436,7 @@ final class AddressSpace {
 
   /// Moves every dirty bit of `file`'s shared mappings into its cache.
   func collectDirtyPages(of file: Inode) {
+    guard file.pageCache?.holdsCopies == true else { return }
     for region in regions where region.isSharedFile && region.file === file
     {
       var page = region.start
