@@ -7,7 +7,8 @@
  * after ftruncate shrinks the file under the mapping; msync, munmap of
  * parts, mprotect and mremap work on file mappings; mmap refuses what
  * cannot be mapped (EACCES, ENODEV, EBADF, EINVAL) in Linux's order.
- * Works in a directory made with mkdtemp under /tmp, removed at the end.
+ * Works in a directory made with mkdtemp under /tmp (or the directory
+ * given with --in), removed at the end.
  */
 #include "check.h"
 
@@ -73,7 +74,7 @@ static void pattern(unsigned char *buffer, long length, int seed)
 
 static unsigned char contents[3 * PAGE];
 
-int main(void)
+int main(int argc, char **argv)
 {
     struct sigaction action;
     memset(&action, 0, sizeof action);
@@ -82,9 +83,15 @@ int main(void)
     sigaction(SIGBUS, &action, NULL);
     sigaction(SIGSEGV, &action, NULL);
 
-    char base[] = "/tmp/villa-mmap-file-XXXXXX";
+    /* "--in DIR" works in DIR instead (the image test runs it on the
+     * persistent filesystem, whose mappings take another path). */
+    const char *where = "/tmp";
+    if (argc == 3 && strcmp(argv[1], "--in") == 0)
+        where = argv[2];
+    char base[96];
+    snprintf(base, sizeof base, "%s/villa-mmap-file-XXXXXX", where);
     CHECK("mkdtemp under /tmp", mkdtemp(base) != NULL);
-    char path[64];
+    char path[128];
     snprintf(path, sizeof path, "%s/data", base);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
     CHECK("create the file", fd >= 0);

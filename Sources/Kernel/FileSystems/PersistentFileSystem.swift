@@ -332,8 +332,11 @@ final class PersistentInode: Inode {
 
   override func removeEntry(_ name: [UInt8]) throws(Errno) {
     guard let target = try lookup(name) else { throw .ENOENT }
+    // Read before taking the lock: attributes take it themselves, and
+    // the lock does not nest.
+    let isDirectory = target.isDirectory
     try persistent.locked { () throws(FSError) in
-      if target.isDirectory {
+      if isDirectory {
         try volume.removeDirectory(name, in: number)
       } else {
         try volume.unlink(name, in: number)
