@@ -37,8 +37,6 @@ final class PageCache {
   /// shared region, which is what breaks the cycle through its regions.
   private(set) var mappers: [AddressSpace] = []
 
-  var pageCount: Int { frames.count }
-
   /// Whether any page is a copy that may need writing back; when not,
   /// nobody needs to collect dirty bits.
   var holdsCopies: Bool { frames.count > borrowed.count }
@@ -63,6 +61,15 @@ final class PageCache {
       FrameAllocator.free(frame)
       throw error
     }
+    // The read may have waited for the disk while another thread's fault
+    // filled the page: one frame per page, always.
+    if let other = frames[index] {
+      FrameAllocator.free(frame)
+      return other
+    }
+    // A write(2) meanwhile is in the page: it took the filesystem's lock
+    // before the read (so the read saw it) or gets it only now, after
+    // this insertion (the kernel is not preempted), and updates the page.
     frames[index] = frame
     return frame
   }
