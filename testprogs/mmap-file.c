@@ -73,6 +73,34 @@ static void pattern(unsigned char *buffer, long length, int seed)
 }
 
 static unsigned char contents[3 * PAGE];
+static char maps[65536];
+
+/* The permissions /proc/self/maps gives the mapping at `address` when
+ * its line names `path`, or "none". */
+static const char *maps_permissions(void *address, const char *path)
+{
+    static char permissions[8];
+    int fd = open("/proc/self/maps", O_RDONLY);
+    long total = 0, n;
+    while (fd >= 0 && (n = read(fd, maps + total,
+                                sizeof maps - 1 - total)) > 0)
+        total += n;
+    if (fd >= 0)
+        close(fd);
+    maps[total] = 0;
+    char start[32];
+    snprintf(start, sizeof start, "%lx-", (unsigned long)address);
+    for (char *line = strtok(maps, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, start, strlen(start)) != 0 || !strstr(line, path))
+            continue;
+        char *space = strchr(line, ' ');
+        if (space == NULL)
+            break;
+        snprintf(permissions, sizeof permissions, "%.4s", space + 1);
+        return permissions;
+    }
+    return "none";
+}
 
 int main(int argc, char **argv)
 {
@@ -89,7 +117,9 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--in") == 0)
         where = argv[2];
     char base[96];
-    snprintf(base, sizeof base, "%s/villa-mmap-file-XXXXXX", where);
+    size_t length = strlen(where);
+    snprintf(base, sizeof base, "%s%svilla-mmap-file-XXXXXX", where,
+             length > 0 && where[length - 1] == '/' ? "" : "/");
     CHECK("mkdtemp under /tmp", mkdtemp(base) != NULL);
     char path[128];
     snprintf(path, sizeof path, "%s/data", base);
@@ -120,6 +150,9 @@ int main(int argc, char **argv)
     p[size + 50] = 'T';
     CHECK_EQ("a store past the end does not grow the file",
              file_size(fd), size);
+
+    CHECK_STR("/proc/self/maps names it, shared",
+              maps_permissions(p, path), "rw-s");
 
     unsigned char *q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, PAGE);
     CHECK("a second shared mapping at offset one page", q != MAP_FAILED);

@@ -141,10 +141,11 @@ final class Procfs: FileSystem {
       case .image: name = String(decoding: process.executablePath, as: UTF8.self)
       case .stack: name = "[stack]"
       case .heap: name = "[heap]"
-      case .anonymous: name = ""
+      case .anonymous:
+        name = String(decoding: region.fileName, as: UTF8.self)
       }
-      // A file mapping shows its offset and inode number (no path: the
-      // region keeps the inode, not the name it was opened by).
+      // A file mapping shows its offset, inode number and the path it
+      // was opened by.
       let offset = region.file == nil ? 0 : region.fileOffset
       let inode = region.file?.number ?? 0
       let line = "\(hexDigits(region.start))-\(hexDigits(region.end)) "

@@ -59,6 +59,8 @@ struct Region {
   /// A file mapping's file, and the file offset that `start` maps.
   var file: Inode? = nil
   var fileOffset: UInt64 = 0
+  /// The path the file was opened by, for /proc/self/maps.
+  var fileName: [UInt8] = []
   /// Whether mprotect may add PROT_WRITE: not to a shared mapping of a
   /// file opened without write access.
   var writeAllowed = true

@@ -239,6 +239,7 @@ enum MemorySyscalls {
     if let backing {
       region.file = backing.node
       region.fileOffset = offset
+      region.fileName = backing.path
       region.writeAllowed = !shared || backing.canWrite
     }
     space.map(region)
