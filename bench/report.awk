@@ -255,6 +255,14 @@ END {
       "mib_per_s", "%.1f", 1)
   row("/tmp: write 4 KiB + fsync, cycles", "timed", "files.write_fsync",
       "", "%.0f", 0)
+  row("/tmp: first write to a page of a MAP_SHARED file mapping, cycles",
+      "timed", "mapped.fault_shared", "", "%.0f", 0)
+  row("/tmp: first read of a page of a MAP_PRIVATE file mapping, cycles",
+      "timed", "mapped.fault_private", "", "%.0f", 0)
+  row("/tmp: msync(MS_SYNC) of 1 MiB of dirty shared pages, MiB/s",
+      "timed", "mapped.msync", "mib_per_s", "%.1f", 1)
+  row("/tmp: read 64 KiB of a file mapped shared, MiB/s", "timed",
+      "mapped.read_after", "mib_per_s", "%.1f", 1)
   print ""
   print "The file figures are for tmpfs in both guests: Villa has no disk"
   print "file system yet, so they compare in-memory file code, not storage,"
@@ -293,6 +301,13 @@ END {
     icount_row("/tmp: write 64 KiB", "files.write", "%.1f")
     icount_row("/tmp: read 64 KiB", "files.read", "%.1f")
     icount_row("/tmp: write 4 KiB + fsync", "files.write_fsync", "%.1f")
+    icount_row("/tmp: MAP_SHARED file page fault", "mapped.fault_shared",
+               "%.1f")
+    icount_row("/tmp: MAP_PRIVATE file page fault", "mapped.fault_private",
+               "%.1f")
+    icount_row("/tmp: msync of 1 MiB", "mapped.msync", "%.1f")
+    icount_row("/tmp: read 64 KiB of a mapped file", "mapped.read_after",
+               "%.1f")
     print ""
     print "Where Villa's instruction count is close to Linux's or below it"
     print "but its cycles in the timed table are well above, the difference"

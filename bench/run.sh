@@ -54,10 +54,10 @@ icount_qemu=(-icount shift=0,sleep=off
              -cpu max,rdrand=off,rdseed=off)
 
 # The benchmark programs and their arguments (counts per timed round).
-programs=(hello syscalls ipc memory files)
+programs=(hello syscalls ipc memory files mapped-files)
 declare -A program_args=(
   [hello]="" [syscalls]="20000" [ipc]="2000" [memory]="2000"
-  [files]="200 2"
+  [files]="200 2" [mapped-files]=""
 )
 
 say() { echo "bench: $*" >&2; }

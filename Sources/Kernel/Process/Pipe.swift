@@ -32,6 +32,20 @@ final class Pipe {
     return n
   }
 
+  /// Copies the oldest bytes without consuming them (splice, tee).
+  func peek(into destination: UnsafeMutableRawBufferPointer) -> Int {
+    let n = min(destination.count, count)
+    for i in 0..<n { destination[i] = buffer[(head + i) % capacity] }
+    return n
+  }
+
+  /// Consumes `n` bytes already looked at with peek.
+  func drop(_ n: Int) {
+    let n = min(n, count)
+    head = (head + n) % capacity
+    count -= n
+  }
+
   func put(_ source: UnsafeRawBufferPointer) -> Int {
     let n = min(source.count, space)
     for i in 0..<n { buffer[(head + count + i) % capacity] = source[i] }
