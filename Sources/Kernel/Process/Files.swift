@@ -18,7 +18,9 @@ class OpenFile {
   /// How many descriptors (in any table) refer to this description.
   var descriptorReferences = 0
   /// Bumped on every change of readiness; edge-triggered epoll compares.
-  private(set) var generation: UInt64 = 0
+  /// A file whose edges come from elsewhere (a pipe's ends) overrides it.
+  var generation: UInt64 { changes }
+  private var changes: UInt64 = 0
 
   static let nonBlockFlag: UInt32 = 0o4000
 
@@ -46,7 +48,7 @@ class OpenFile {
 
   /// Readiness changed: wake everything waiting on readiness.
   func notifyChanged() {
-    generation &+= 1
+    changes &+= 1
     Readiness.changed()
   }
 

@@ -21,15 +21,26 @@ final class Pipe {
   var readerOpens = 0
   var writerOpens = 0
 
+  /// Edges for edge-triggered epoll, one count per end, as Linux's pipe
+  /// wakes its waiters: every write is an edge for the read end; a read
+  /// is one for the write end only when it makes a full pipe writable
+  /// again; a close is one for both.
+  private(set) var readEndEdges: UInt64 = 0
+  private(set) var writeEndEdges: UInt64 = 0
+
   var capacity: Int { buffer.count }
   var space: Int { capacity - count }
 
   func take(into destination: UnsafeMutableRawBufferPointer) -> Int {
     let n = min(destination.count, count)
     for i in 0..<n { destination[i] = buffer[(head + i) % capacity] }
-    head = (head + n) % capacity
-    count -= n
+    drop(n)
     return n
+  }
+
+  func endClosed() {
+    readEndEdges &+= 1
+    writeEndEdges &+= 1
   }
 
   /// Copies the oldest bytes without consuming them (splice, tee).
@@ -42,14 +53,17 @@ final class Pipe {
   /// Consumes `n` bytes already looked at with peek.
   func drop(_ n: Int) {
     let n = min(n, count)
+    let wasFull = space < Pipe.atomicSize
     head = (head + n) % capacity
     count -= n
+    if wasFull && space >= Pipe.atomicSize { writeEndEdges &+= 1 }
   }
 
   func put(_ source: UnsafeRawBufferPointer) -> Int {
     let n = min(source.count, space)
     for i in 0..<n { buffer[(head + count + i) % capacity] = source[i] }
     count += n
+    if n > 0 { readEndEdges &+= 1 }
     return n
   }
 
@@ -65,6 +79,7 @@ final class Pipe {
     for i in 0..<count { contents[i] = buffer[(head + i) % capacity] }
     buffer = contents
     head = 0
+    writeEndEdges &+= 1
     return size
   }
 }
@@ -147,6 +162,11 @@ final class PipeEnd: OpenFile {
     return done
   }
 
+  override var generation: UInt64 {
+    if bothEnds { return pipe.readEndEdges &+ pipe.writeEndEdges }
+    return isWriteEnd ? pipe.writeEndEdges : pipe.readEndEdges
+  }
+
   override func pollEvents() -> UInt32 {
     if bothEnds {
       return (pipe.count > 0 ? PollEvents.input : 0)
@@ -174,6 +194,7 @@ final class PipeEnd: OpenFile {
   override func lastDescriptorClosed() {
     if isWriteEnd || bothEnds { pipe.writers -= 1 }
     if !isWriteEnd || bothEnds { pipe.readers -= 1 }
+    pipe.endClosed()
     notifyChanged()
   }
 
