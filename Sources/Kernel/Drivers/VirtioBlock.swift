@@ -44,7 +44,7 @@ final class VirtioBlockDevice {
     flushSupported = features & VirtioBlockDevice.featureFlush != 0
     transport.finishInitialization()
     transport.onInterrupt { [self] in self.collectCompleted() }
-    log.info("\(sectors / 2048) MiB disk"
+    log.info("\(transport.name): \(sectors / 2048) MiB disk"
       + (readOnly ? ", read-only" : "") + (flushSupported ? "" : ", no flush"))
   }
 

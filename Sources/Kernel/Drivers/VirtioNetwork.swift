@@ -71,7 +71,7 @@ final class VirtioNetworkDevice {
       let digits = String(byte, radix: 16)
       text += (i > 0 ? ":" : "") + (digits.count < 2 ? "0" : "") + digits
     }
-    log.info("network device \(text)")
+    log.info("\(transport.name): network device \(text)")
   }
 
   private func postReceiveBuffer() {

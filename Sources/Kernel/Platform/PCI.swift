@@ -7,9 +7,10 @@
 // capabilities. On a machine without PCI (microvm) every read returns all
 // ones, so enumeration finds nothing.
 //
-// The firmware (SeaBIOS on q35) has already assigned every BAR an address
-// when the kernel starts; Villa keeps those addresses and only sizes the
-// BARs, to check that a structure a capability points at lies inside.
+// The firmware (SeaBIOS on q35) has usually assigned every BAR an
+// address when the kernel starts; Villa keeps those, sizes the BARs (to
+// check that a structure a capability points at lies inside), and
+// assigns an address itself to a memory BAR left at zero.
 
 import Arch
 
@@ -165,7 +166,17 @@ struct PCIFunction {
     let ioBits: UInt32 = isIO ? 0xFFFF_0000 : 0
     let mask = UInt64(sizedHigh) << 32 | UInt64(sizedLow | ioBits)
     let size = ~mask &+ 1
-    let address = UInt64(high) << 32 | UInt64(low & (isIO ? ~0x3 : ~0xF))
+    var address = UInt64(high) << 32 | UInt64(low & lowMask)
+    if address == 0 && !isIO {
+      // Firmware that does not set up PCI (qboot) leaves BARs at zero.
+      guard let assigned = PCI.assignAddress(size: size) else { return nil }
+      write32(offset, UInt32(truncatingIfNeeded: assigned) | (low & 0xF))
+      if is64 {
+        write32(offset + 4, UInt32(truncatingIfNeeded: assigned >> 32))
+      }
+      address = assigned
+      log.debug("\(name): BAR \(index) assigned \(hex(address))")
+    }
     return PCIBar(address: address, size: size, isIO: isIO, is64: is64)
   }
 
@@ -182,7 +193,7 @@ struct PCIFunction {
     let tableSize = Int(control & 0x7FF) + 1
     let tableLocation = read32(capability.offset + 4)
     guard entry < tableSize,
-      let bar = bar(Int(tableLocation & 7)), !bar.isIO,
+      let bar = bar(Int(tableLocation & 7)), !bar.isIO, bar.address != 0,
       UInt64(tableLocation & ~7) + UInt64(tableSize) * 16 <= bar.size,
       DeviceMemory.map(physical: bar.address, length: bar.size)
     else {
@@ -221,6 +232,26 @@ struct PCIBar {
 }
 
 enum PCI {
+  /// Where BARs left at zero get their addresses: the 32-bit PCI hole of
+  /// q35 above its ECAM window (0xB0000000, 256 MiB) and below the
+  /// IOAPIC. Firmware that assigns BARs (SeaBIOS) fills this hole from
+  /// the top, and assigns all of them or none, so counting up from the
+  /// bottom meets nothing it placed.
+  private static let holeEnd: UInt64 = 0xFEC0_0000
+  private static var nextFree: UInt64 = 0xC000_0000
+
+  /// A naturally aligned address for a memory BAR of `size` bytes.
+  static func assignAddress(size: UInt64) -> UInt64? {
+    guard size > 0, size & (size - 1) == 0 else { return nil }
+    let address = alignUp(nextFree, max(size, 4096))
+    guard address < holeEnd, size <= holeEnd - address else {
+      log.warn("no room in the PCI hole for a BAR of \(size) bytes")
+      return nil
+    }
+    nextFree = address + size
+    return address
+  }
+
   /// Every function on every bus reachable from bus 0 through bridges.
   static func enumerate() -> [PCIFunction] {
     var found: [PCIFunction] = []

@@ -130,6 +130,8 @@ final class VirtioPCIDevice {
         + " modern structures; only modern virtio-pci is driven")
       return nil
     }
+    // Memory decoding first: the MSI-X table is in a BAR.
+    function.enableMemoryAndBusMaster()
     guard let vector = MessageInterrupts.allocateVector(),
       function.enableMSIX(entry: 0, vector: vector)
     else {
@@ -137,7 +139,6 @@ final class VirtioPCIDevice {
         + " MSI-X is not driven")
       return nil
     }
-    function.enableMemoryAndBusMaster()
     self.init(function: function, deviceID: virtioID, common: common,
               notifyBase: notify.address, notifyLength: notify.length,
               notifyMultiplier: notify.multiplier,
