@@ -8,9 +8,10 @@
 //
 // Interrupts are MSI-X: table entry 0 sends one CPU vector, and every
 // queue is told to use it. With MSI-X on, the device never raises INTx
-// and does not set the ISR byte, so the handler has nothing to
-// acknowledge at the device. Configuration-change interrupts are left
-// off (no driver acts on them).
+// and does not use the ISR byte, so the ISR structure is not needed and
+// the handler has nothing to acknowledge at the device.
+// Configuration-change interrupts are left off (no driver acts on
+// them).
 
 private let log = Logger("virtio-pci")
 
@@ -82,7 +83,9 @@ final class VirtioPCIDevice {
   static func probe(_ functions: [PCIFunction]) -> [VirtioPCIDevice] {
     var found: [VirtioPCIDevice] = []
     for function in functions where function.vendorID == vendorID {
+      // 0x1000...0x107F are virtio; the vendor has other devices too.
       let id = function.deviceID
+      guard id >= 0x1000 && id <= 0x107F else { continue }
       // Transitional ids (0x1000...0x103F) keep the virtio id in the
       // subsystem id; they also carry the modern structures unless the
       // modern interface was turned off.
@@ -99,7 +102,6 @@ final class VirtioPCIDevice {
     var common: UInt64? = nil
     var notify: (address: UInt64, length: UInt64, multiplier: UInt32)? = nil
     var device: UInt64? = nil
-    var hasISR = false
     // The first structure of each type is the one to use (4.1.4.1).
     for capability in function.capabilities()
     where capability.id == PCIFunction.CapabilityID.vendorSpecific {
@@ -119,13 +121,11 @@ final class VirtioPCIDevice {
         notify = (address, length, function.read32(at + 16))
       case Structure.device where device == nil:
         device = address
-      case Structure.isr:
-        hasISR = true
       default:
         break
       }
     }
-    guard let common, let notify, let device, hasISR else {
+    guard let common, let notify, let device else {
       log.warn("\(function.name): virtio device \(virtioID) lacks the"
         + " modern structures; only modern virtio-pci is driven")
       return nil

@@ -58,6 +58,7 @@ enum VirtioTransport {
     // The reset is done when the status reads back as zero (4.1.4.3.2).
     var spins = 0
     while status != 0 && spins < 1_000_000 { spins += 1 }
+    guard status == 0 else { return nil }
     setStatus(Status.acknowledge)
     setStatus(Status.acknowledge | Status.driver)
     let offered = UInt64(deviceFeatures(word: 0))
