@@ -218,7 +218,8 @@ final class ConformanceTests: XCTestCase {
       let (program, build) = cases[index]
       return Self.run(
         program, build: build, binaries: binaries, kernel: kernel,
-        machine: machine, expectedFailure: expected.reason(program: program.name, build: build),
+        machine: machine,
+        expectedFailure: expected.reason(program: program.name, build: build),
         transcripts: root + "/.build/conformance"
           + (machine == .microvm ? "" : "-\(machine)"))
     }

@@ -82,9 +82,11 @@ enum VirtioTransport {
   func setUpQueue(_ index: UInt16, maximum: UInt16) -> Virtqueue? {
     let offered = queueMaximum(index)
     guard offered > 0 else { return nil }
-    // Split queues want a power of two; QEMU's maxima are ones.
-    let size = min(maximum, offered)
-    guard let queue = Virtqueue(index: index, size: size),
+    // A split queue's size is a power of two (2.7).
+    let limit = UInt32(min(maximum, offered))
+    var size: UInt32 = 1
+    while size * 2 <= limit { size *= 2 }
+    guard let queue = Virtqueue(index: index, size: UInt16(size)),
       activate(queue)
     else { return nil }
     return queue
