@@ -72,6 +72,11 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
     KernelChannel.writeLine(KernelChannelRecord.exit(126).line)
     MachineExit.programEnded()
   }
+  // The segments are copies now; the program's bytes read from the
+  // image are not needed any more.
+  if let imageProgram, let start = imageProgram.baseAddress {
+    UnsafeMutableRawPointer(mutating: start).deallocate()
+  }
   let files = process.files
   // stdin, stdout and stderr.
   _ = try? files.install(BundledInput(bytes: launch.standardInput))
