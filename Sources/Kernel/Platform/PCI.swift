@@ -23,7 +23,8 @@ struct PCIFunction {
   let device: UInt8
   let function: UInt8
 
-  /// Standard register offsets of a type 0 (endpoint) header.
+  /// Standard register offsets of a type 0 (endpoint) header, and the
+  /// one of a type 1 (bridge) header that enumeration follows.
   enum Register {
     static let vendorID: UInt8 = 0x00
     static let deviceID: UInt8 = 0x02
