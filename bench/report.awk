@@ -233,6 +233,10 @@ END {
   row("getpid, cycles per call", "timed", "syscall.getpid", "", "%.0f", 0)
   row("write 64 B to /dev/null, cycles per call", "timed",
       "syscall.write_null", "", "%.0f", 0)
+  row("clock_gettime(CLOCK_MONOTONIC) through libc (vDSO), cycles",
+      "timed", "clock.vdso", "", "%.0f", 0)
+  row("clock_gettime(CLOCK_MONOTONIC) as a system call, cycles",
+      "timed", "clock.syscall", "", "%.0f", 0)
   row("pipe round trip between two threads, cycles", "timed",
       "ipc.pipe_round_trip", "", "%.0f", 0)
   row("futex round trip between two threads, cycles", "timed",
@@ -278,6 +282,8 @@ END {
     icount_row("VM start to the program's exit", "boot.exit", "%.0f")
     icount_row("getpid", "syscall.getpid", "%.1f")
     icount_row("write 64 B to /dev/null", "syscall.write_null", "%.1f")
+    icount_row("clock_gettime through the vDSO", "clock.vdso", "%.1f")
+    icount_row("clock_gettime as a system call", "clock.syscall", "%.1f")
     icount_row("pipe round trip", "ipc.pipe_round_trip", "%.1f")
     icount_row("futex round trip", "ipc.futex_round_trip", "%.1f")
     icount_row("page fault, per page", "memory.page_fault", "%.1f")

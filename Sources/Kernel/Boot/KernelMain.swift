@@ -25,6 +25,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   PerCPU.initialize()
   bringUpPageTables(startInfo)
   Clock.initialize()
+  VDSO.initialize()
   Entropy.initialize()
   LocalAPIC.initialize()
   SyscallDispatcher.initialize()

@@ -139,6 +139,8 @@ final class Procfs: FileSystem {
       case .image: name = String(decoding: process.executablePath, as: UTF8.self)
       case .stack: name = "[stack]"
       case .heap: name = "[heap]"
+      case .vdso: name = "[vdso]"
+      case .vvar: name = "[vvar]"
       case .anonymous: name = ""
       }
       let line = "\(hexDigits(region.start))-\(hexDigits(region.end)) "

@@ -45,7 +45,13 @@ struct Protection: OptionSet {
 }
 
 struct Region {
-  enum Kind { case anonymous, image, stack, heap }
+  /// vdso and vvar map the kernel's own frames (Process/VDSO.swift),
+  /// shared by every address space and never freed by one.
+  enum Kind {
+    case anonymous, image, stack, heap, vdso, vvar
+
+    var ownsFrames: Bool { self != .vdso && self != .vvar }
+  }
   var start: UInt64
   var end: UInt64
   var protection: Protection
@@ -118,7 +124,7 @@ final class AddressSpace {
         kept.append(right)
       }
       releasePages(start: max(region.start, start),
-                   end: min(region.end, end))
+                   end: min(region.end, end), free: region.kind.ownsFrames)
     }
     regions = kept
   }
@@ -129,6 +135,13 @@ final class AddressSpace {
     throws(Errno)
   {
     guard isFullyMapped(start: start, end: end) else { throw .ENOMEM }
+    // TODO(mm): Linux lets the vDSO's text become writable by copying it
+    // on write; here the kernel's shared frames stay read-only.
+    if protection.contains(.write), regions.contains(where: {
+      !$0.kind.ownsFrames && $0.start < end && $0.end > start
+    }) {
+      throw .EACCES
+    }
     var updated: [Region] = []
     for region in regions {
       if region.end <= start || region.start >= end {
@@ -194,7 +207,7 @@ final class AddressSpace {
   /// Drops the backing of [start, end) but keeps the regions, so the
   /// pages read back as zeroes (madvise MADV_DONTNEED).
   func discardPages(start: UInt64, end: UInt64) {
-    for region in regions where !region.shared &&
+    for region in regions where !region.shared && region.kind.ownsFrames &&
       region.end > start && region.start < end
     {
       releasePages(start: max(start, region.start),
@@ -242,7 +255,9 @@ final class AddressSpace {
 
   /// Backs the page at `address` if its region allows the access.
   func handleFault(at address: UInt64, access: PageFaultAccess) -> Bool {
-    guard let region = region(containing: address) else { return false }
+    guard let region = region(containing: address),
+      region.kind.ownsFrames
+    else { return false }
     if access.write && !region.protection.contains(.write) { return false }
     if access.execute && !region.protection.contains(.execute) {
       return false
@@ -281,10 +296,27 @@ final class AddressSpace {
     return DirectMap.pointer(physical)
   }
 
-  private func releasePages(start: UInt64, end: UInt64) {
+  /// Maps frames the kernel owns (`free: false` later, when unmapped)
+  /// as one region of `kind`, every page present from the start.
+  func mapKernelFrames(_ frames: [UInt64], at start: UInt64,
+                       protection: Protection, kind: Region.Kind) -> Bool
+  {
+    let end = start + UInt64(frames.count) * AddressSpace.pageSize
+    map(start: start, end: end, protection: protection, kind: kind)
+    for (i, frame) in frames.enumerated() {
+      let page = start + UInt64(i) * AddressSpace.pageSize
+      guard pageTable.map(page, to: frame, flags: protection.pageFlags)
+      else { return false }
+    }
+    return true
+  }
+
+  private func releasePages(start: UInt64, end: UInt64, free: Bool = true) {
     var page = alignDown(start, AddressSpace.pageSize)
     while page < end {
-      if let frame = pageTable.unmap(page) { FrameAllocator.free(frame) }
+      if let frame = pageTable.unmap(page), free {
+        FrameAllocator.free(frame)
+      }
       page += AddressSpace.pageSize
     }
   }

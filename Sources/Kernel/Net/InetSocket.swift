@@ -39,6 +39,8 @@ final class InetSocket: Socket {
   /// The poll events last seen by NetworkService's readiness scan.
   var reportedEvents: UInt32 = 0
 
+  override func pollEventsWithoutStack() -> UInt32 { reportedEvents }
+
   /// socket(AF_INET or AF_INET6, kind, 0).
   static func open(family: UInt16, kind: Int32, flags: UInt32)
     throws(Errno) -> InetSocket

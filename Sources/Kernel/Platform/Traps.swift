@@ -60,9 +60,14 @@ enum ExceptionVector: UInt64 {
 func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
   let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
   let vector = frame.pointee.vector
+  // Only a trap from user mode ends a stretch of user time; one that
+  // interrupts the kernel leaves the kernel's accounting running.
+  let fromUserMode = frame.pointee.fromUserMode
+  if fromUserMode { CPUTime.enterKernel() }
   handleTrap(frame)
-  if frame.pointee.fromUserMode {
+  if fromUserMode {
     Signals.deliver(frame: frame, syscallNumber: nil)
+    CPUTime.leaveKernel()
   }
 }
 

@@ -39,6 +39,11 @@ class OpenFile {
   /// The poll(2) events this file is ready for now.
   func pollEvents() -> UInt32 { PollEvents.input | PollEvents.output }
 
+  /// pollEvents for Readiness.changed, which may run inside the network
+  /// stack: a file whose answer needs the stack gives what it last
+  /// reported instead (readiness changes bump that first).
+  func pollEventsWithoutStack() -> UInt32 { pollEvents() }
+
   /// Readiness changed: wake everything waiting on readiness.
   func notifyChanged() {
     generation &+= 1

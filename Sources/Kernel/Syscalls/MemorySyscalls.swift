@@ -120,6 +120,8 @@ enum MemorySyscalls {
     guard let region = space.region(containing: address),
       space.isFullyMapped(start: address, end: address + oldSize)
     else { throw .EFAULT }
+    // The vDSO and vvar pages cannot grow, as on Linux (VM_DONTEXPAND).
+    if !region.kind.ownsFrames && newSize > oldSize { throw .EFAULT }
 
     if flags & fixed == 0 {
       if newSize <= oldSize {
