@@ -179,10 +179,6 @@ public func runInVilla(
   // given.
   let program: ProgramImage
   if let image = configuration.diskImage {
-    guard configuration.machine == .microvm else {
-      throw .usage("--image needs the microvm machine: the kernel drives"
-        + " virtio-mmio disks, not virtio-pci yet")
-    }
     let launch = try VillaImage.readLaunch(image: image)
     program = ProgramImage(
       pathAsGiven: launch.arguments.first ?? launch.programPath,
@@ -192,10 +188,6 @@ public func runInVilla(
     }
     configuration.environment = launch.environment
       + configuration.environment
-    configuration.extraQEMUArguments += [
-      "-drive", "file=\(image),if=none,id=villa-disk,format=raw",
-      "-device", "virtio-blk-device,drive=villa-disk",
-    ]
   } else {
     let searchPath = getenv("PATH").map { String(cString: $0) }
     program = try loadProgram(
@@ -252,6 +244,7 @@ public func runInVilla(
     stdoutPath: channelPaths.stdout, stderrPath: channelPaths.stderr,
     kernelChannelPath: channelPaths.kernel,
     portForwards: configuration.portForwards,
+    diskImagePath: configuration.diskImage,
     extraArguments: configuration.extraQEMUArguments)
   launch.kernelChannelSocket = kernelChannelDescriptor
 

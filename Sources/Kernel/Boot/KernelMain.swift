@@ -109,6 +109,7 @@ private func bringUpPageTables(_ startInfo: StartInfo) {
   var top: UInt64 = 0
   for region in startInfo.usableMemory { top = max(top, region.end) }
   _ = PageTable.initializeKernel(physicalTop: top)
+  FrameAllocator.addMemoryAboveBootMap()
 }
 
 /// Sends the syscall table to the host, one "@syscall NUMBER NAME STATUS"

@@ -81,7 +81,9 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
     return
   }
   if vector == UInt64(LocalAPIC.spuriousVector) { return }
-  if IOAPIC.dispatch(vector: vector) {
+  if IOAPIC.dispatch(vector: vector)
+    || MessageInterrupts.dispatch(vector: vector)
+  {
     Counters.deviceInterrupts &+= 1
     return
   }
