@@ -16,6 +16,9 @@
 
 /// Choices made when formatting a device.
 public struct FormatOptions: Sendable {
+  /// The on-disk format version that `format` writes and mount accepts.
+  public static let formatVersion = Superblock.version
+
   /// Identifies this filesystem: records of an earlier filesystem on the
   /// same device carry another ID and are never mistaken for this one's.
   public var volumeID: UInt64
