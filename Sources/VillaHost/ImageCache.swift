@@ -86,6 +86,11 @@ public enum ImageCache {
   public struct Lookup: Equatable, Sendable {
     public var path: String
     public var reused: Bool
+
+    public init(path: String, reused: Bool) {
+      self.path = path
+      self.reused = reused
+    }
   }
 
   /// The cached image for `contents`, built first if missing.

@@ -28,7 +28,12 @@ enum Counters {
     }
     let uptime = Clock.monotonicNanoseconds()
     let idle = Scheduler.idleNanoseconds
-    let kernel = syscallCycles * 1_000_000_000 / max(Clock.tscHz, 1)
+    // Whole seconds first: cycles times 10^9 passes 2^64 after seven
+    // seconds of system calls at 2.6 GHz, which a disk-bound program
+    // reaches (and the kernel has no 128-bit division).
+    let hz = max(Clock.tscHz, 1)
+    let kernel = syscallCycles / hz * 1_000_000_000
+      + syscallCycles % hz * 1_000_000_000 / hz
     let busy = uptime > idle ? uptime - idle : 0
     send(CounterNames.formatVersion, 1)
     send(CounterNames.tscHz, Clock.tscHz)
