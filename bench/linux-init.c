@@ -12,6 +12,12 @@
  * VM through QEMU's isa-debug-exit device with the program's status, as
  * Villa's kernel does. QEMU then exits with (status << 1) | 1.
  *
+ * When the initramfs carries /modules (tools/linux-guest.sh initramfs
+ * --disk), init loads them in the order /modules/order gives, the
+ * virtio-mmio and virtio-blk drivers, which Debian builds as modules,
+ * and mounts the first disk, /dev/vda, as ext4 on /data: the disk
+ * benchmark then finds its file system where Villa's image has it.
+ *
  * The first thing it does is read the TSC, and it prints that reading
  * on the kernel console (the third UART): under TCG the guest TSC
  * counts from the moment the VM started, so it says how long Linux took
@@ -29,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -93,6 +100,67 @@ static void mount_or_die(const char *type, const char *target)
     }
 }
 
+/* The module parameters meant for `module` on the kernel command line
+ * ("virtio_mmio.device=..." words, which QEMU's microvm adds for each
+ * virtio-mmio slot), without the prefix, separated by spaces: the
+ * kernel hands such words to built-in drivers only, and modprobe, which
+ * would pass them on to a module, is not here. */
+static void command_line_parameters(const char *module, char *out,
+                                    size_t size)
+{
+    char line[4096];
+    out[0] = '\0';
+    int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd < 0)
+        return;
+    ssize_t length = read(fd, line, sizeof line - 1);
+    close(fd);
+    if (length <= 0)
+        return;
+    line[length] = '\0';
+    size_t prefix = strlen(module);
+    size_t used = 0;
+    for (char *word = strtok(line, " \n"); word; word = strtok(NULL, " \n")) {
+        if (strncmp(word, module, prefix) != 0 || word[prefix] != '.')
+            continue;
+        int wrote = snprintf(out + used, size - used, "%s%s",
+                             used ? " " : "", word + prefix + 1);
+        if (wrote < 0 || (size_t)wrote >= size - used)
+            break;
+        used += (size_t)wrote;
+    }
+}
+
+/* Loads /modules/NAME.ko for each NAME in /modules/order, then mounts
+ * /dev/vda on /data. Nothing to do without /modules/order. */
+static void mount_disk(void)
+{
+    FILE *order = fopen("/modules/order", "r");
+    if (!order)
+        return;
+    char name[64], path[128], parameters[1024];
+    while (fscanf(order, "%63s", name) == 1) {
+        snprintf(path, sizeof path, "/modules/%s.ko", name);
+        int fd = open(path, O_RDONLY);
+        command_line_parameters(name, parameters, sizeof parameters);
+        if (fd < 0 || syscall(SYS_finit_module, fd, parameters, 0) != 0) {
+            say("linux-init: loading %s: %s\n", path, strerror(errno));
+            leave(125);
+        }
+        close(fd);
+    }
+    fclose(order);
+    /* Probing is asynchronous: wait up to two seconds for the node. */
+    struct stat info;
+    for (int i = 0; i < 200 && stat("/dev/vda", &info) != 0; i++)
+        usleep(10000);
+    mkdir("/data", 0755);
+    if (mount("/dev/vda", "/data", "ext4", 0, NULL) != 0) {
+        say("linux-init: mount /dev/vda on /data: %s\n", strerror(errno));
+        leave(125);
+    }
+}
+
 /* Opens a UART as descriptor `fd`, in raw mode: no newline translation,
  * no echo, no line discipline between the program and the host. */
 static void open_serial(const char *path, int fd)
@@ -125,6 +193,7 @@ int main(int argc, char **argv)
         (unsigned long long)first_tsc);
     mount_or_die("proc", "/proc");
     mount_or_die("tmpfs", "/tmp");
+    mount_disk();
 
     int null = open("/dev/null", O_RDONLY);
     if (null != 0) {

@@ -16,15 +16,25 @@
 # Usage:
 #   tools/linux-guest.sh kernel                  print vmlinuz's path
 #   tools/linux-guest.sh init                    build init; print its path
-#   tools/linux-guest.sh initramfs PROGRAM OUT   pack /init and PROGRAM
-#                                                as /prog into OUT (newc)
+#   tools/linux-guest.sh initramfs [--disk] PROGRAM OUT
+#                                                pack /init and PROGRAM
+#                                                as /prog into OUT (newc);
+#                                                --disk adds the virtio
+#                                                disk drivers (modules in
+#                                                Debian's kernel), and
+#                                                init then mounts /dev/vda
+#                                                (ext4) on /data
+#   tools/linux-guest.sh mkfs IMAGE SIZE         a sparse ext4 image of
+#                                                SIZE (e.g. 256M)
 #   tools/linux-guest.sh boot [OPTIONS] INITRAMFS [ARGS...]
 #   tools/linux-guest.sh run [OPTIONS] PROGRAM [ARGS...]
 #   tools/linux-guest.sh command [OPTIONS] INITRAMFS [ARGS...]
 #                                                print QEMU's command line
 # OPTIONS: --memory SIZE (256M; MiB, or NM / NG), --timeout SECONDS (120),
 #          --accel tcg|kvm (tcg), --qemu-arg ARG (appended to QEMU's
-#          line, repeatable), --console FILE (keep the kernel console).
+#          line, repeatable), --console FILE (keep the kernel console),
+#          --disk IMAGE (a raw image as the virtio-blk disk, attached
+#          with the same options `villa run --image` uses).
 #
 # boot and run behave like `villa run`: the program's stdout and stderr
 # come out separately, and the exit status is the program's, 124 on a
@@ -73,9 +83,15 @@ init() {
   echo "$binary"
 }
 
+# The modules the disk needs, in load order (each after what it uses).
+disk_modules=(virtio_ring virtio virtio_mmio virtio_blk)
+
 # Packs /init and the program as /prog, with the empty folders init
-# mounts on, into a newc cpio archive (the format the kernel unpacks).
+# mounts on, into a newc cpio archive (the format the kernel unpacks);
+# with --disk first, also the disk's modules under /modules.
 initramfs() {
+  local with_disk=no
+  if [ "${1:-}" = --disk ]; then with_disk=yes; shift; fi
   local program=$1 archive=$2 init_binary staging
   [ -f "$program" ] || die "no program $program"
   command -v cpio >/dev/null ||
@@ -85,6 +101,17 @@ initramfs() {
   mkdir "$staging/dev" "$staging/proc" "$staging/tmp"
   cp "$init_binary" "$staging/init"
   cp "$program" "$staging/prog"
+  if [ "$with_disk" = yes ]; then
+    kernel >/dev/null
+    mkdir "$staging/modules"
+    local name found
+    for name in "${disk_modules[@]}"; do
+      found=$(find "$out/package/lib/modules" -name "$name.ko" | head -n 1)
+      [ -n "$found" ] || die "no $name.ko in the kernel package"
+      cp "$found" "$staging/modules/"
+      echo "$name" >>"$staging/modules/order"
+    done
+  fi
   chmod 755 "$staging/init" "$staging/prog"
   (cd "$staging" && find . | LC_ALL=C sort |
     cpio -o -H newc --quiet -R 0:0) >"$archive.tmp"
@@ -113,6 +140,15 @@ parse_and_build() {
       --accel) accel=$2; shift 2 ;;
       --qemu-arg) extra+=("$2"); shift 2 ;;
       --console) console_file=$2; shift 2 ;;
+      --disk)
+        # Debian's kernel finds virtio-mmio devices only through ACPI
+        # (it is built without VIRTIO_MMIO_CMDLINE_DEVICES), so with a
+        # disk its microvm has ACPI on; QEMU merges the later -M into
+        # the first. Villa's kernel probes the slots itself, ACPI off.
+        extra+=(-M acpi=on
+                -drive "file=$2,if=none,id=villa-disk,format=raw"
+                -device virtio-blk-device,drive=villa-disk)
+        shift 2 ;;
       --) shift; break ;;
       -*) die "unknown option $1" ;;
       *) break ;;
@@ -190,8 +226,18 @@ case $command in
   kernel) kernel ;;
   init) init ;;
   initramfs)
-    [ $# -eq 2 ] || die "usage: initramfs PROGRAM OUT"
-    initramfs "$1" "$2" ;;
+    [ $# -eq 2 ] || [ $# -eq 3 ] ||
+      die "usage: initramfs [--disk] PROGRAM OUT"
+    initramfs "$@" ;;
+  mkfs)
+    [ $# -eq 2 ] || die "usage: mkfs IMAGE SIZE"
+    command -v mkfs.ext4 >/dev/null ||
+      die "mkfs.ext4 is missing (apt-get install e2fsprogs)"
+    rm -f "$1"
+    truncate -s "$2" "$1"
+    # Inode tables and the journal initialised now, not by a kernel
+    # thread in the background of the measurements.
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1" ;;
   command)
     parse_and_build "$@"
     rm -rf "$workdir"
@@ -205,7 +251,8 @@ case $command in
     args=("$@") i=0
     while [ $i -lt ${#args[@]} ]; do
       case ${args[$i]} in
-        --memory|--timeout|--accel|--qemu-arg|--console) i=$((i + 2)) ;;
+        --memory|--timeout|--accel|--qemu-arg|--console|--disk)
+          i=$((i + 2)) ;;
         --) i=$((i + 1)); break ;;
         *) break ;;
       esac

@@ -5,9 +5,10 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-# cpio packs the Linux guest's initramfs for the benchmarks.
+# cpio packs the Linux guest's initramfs for the benchmarks, and
+# e2fsprogs makes its ext4 disk.
 packages=(qemu-system-x86 gcc gcc-multilib musl-tools busybox-static
-          golang-go strace cpio)
+          golang-go strace cpio e2fsprogs)
 
 missing=()
 for p in "${packages[@]}"; do

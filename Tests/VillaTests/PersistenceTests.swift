@@ -85,6 +85,33 @@ final class PersistenceTests: XCTestCase {
     XCTAssertEqual(total, bytes)
   }
 
+  /// Files removed in one boot stay removed in the next, and their
+  /// folders with them; then the same names can be written again.
+  func testRemovedFilesAndFoldersStayRemoved() throws {
+    let kernel = try TestPackage.kernel()
+    let sizes = ["250", "300000"]
+    let image = try makeImage(try build("many-files"),
+                              arguments: ["write", "/data"] + sizes,
+                              sizeMiB: 16)
+    var configuration = RunConfiguration(
+      programPath: "", kernelPath: kernel, accelerator: .tcg,
+      timeout: .seconds(120))
+    configuration.diskImage = image
+    for (step, verb) in ["write", "remove", "write", "verify"].enumerated() {
+      configuration.arguments = [verb, "/data"] + sizes
+      let run = try runInVilla(configuration, sink: .capture)
+      let said = String(decoding: run.stdout, as: UTF8.self)
+      XCTAssertEqual(run.exit, .exited(0), "\(verb): \(said)\(run.kernelLog)")
+      let past = ["write": "wrote", "remove": "removed", "verify": "verified"]
+      XCTAssertTrue(said.hasPrefix("\(past[verb]!) 250 files"), said)
+      if step == 1 {
+        let left = try VillaImage.listing(image: image)
+          .filter { $0.contains("\t/data/") }
+        XCTAssertEqual(left, [], "removed files are still listed")
+      }
+    }
+  }
+
   /// Kills QEMU with SIGKILL while fsync-loop runs: after a few records,
   /// after many, and at moments that depend on timing; each time the
   /// next boot must find every record whose "synced" line the host saw.

@@ -12,6 +12,9 @@
  *       compares every file: prints the first difference and exits 1,
  *       or prints the same totals and checksum as `write`.
  *
+ *   many-files remove DIR COUNT BYTES  unlinks every file and removes
+ *       every folder under DIR, then prints how many files it removed.
+ *
  * Sizes alternate above and below the mean, so both small files and
  * files of several blocks are covered.
  */
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int writing = strcmp(argv[1], "write") == 0;
+    int removing = strcmp(argv[1], "remove") == 0;
     const char *dir = argv[2];
     count = atol(argv[3]);
     total = atol(argv[4]);
@@ -123,6 +127,16 @@ int main(int argc, char **argv)
                 fail("mkdir", path);
         }
         path_of(path, sizeof path, dir, i);
+        if (removing) {
+            if (unlink(path) != 0)
+                fail("unlink", path);
+            if (i % per_folder == per_folder - 1 || i == count - 1) {
+                folder_of(path, sizeof path, dir, i);
+                if (rmdir(path) != 0)
+                    fail("rmdir", path);
+            }
+            continue;
+        }
         if (writing) {
             int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
             if (fd < 0)
@@ -163,10 +177,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (writing)
+    if (writing || removing)
         fsync_path(dir);
     printf("%s %ld files, %ld bytes, checksum %016llx\n",
-           writing ? "wrote" : "verified", count, bytes,
+           writing ? "wrote" : removing ? "removed" : "verified", count, bytes,
            (unsigned long long)sum);
     return 0;
 }

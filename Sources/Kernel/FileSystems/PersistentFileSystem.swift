@@ -320,8 +320,11 @@ final class PersistentInode: Inode {
 
   override func removeEntry(_ name: [UInt8]) throws(Errno) {
     guard let target = try lookup(name) else { throw .ENOENT }
+    // Asked before taking the lock: reading an attribute takes it too,
+    // and the lock is not recursive.
+    let isDirectory = target.isDirectory
     try persistent.locked { () throws(FSError) in
-      if target.isDirectory {
+      if isDirectory {
         try volume.removeDirectory(name, in: number)
       } else {
         try volume.unlink(name, in: number)
