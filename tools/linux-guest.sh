@@ -34,7 +34,10 @@
 #          --accel tcg|kvm (tcg), --qemu-arg ARG (appended to QEMU's
 #          line, repeatable), --console FILE (keep the kernel console),
 #          --disk IMAGE (a raw image as the virtio-blk disk, attached
-#          with the same options `villa run --image` uses).
+#          with the same options `villa run --image` uses), --tsc-khz
+#          KHZ (the TSC rate, given to Linux as tsc_early_khz: with a
+#          disk the guest has ACPI, and its TSC calibration against the
+#          PIT then fails on a loaded host and the boot hangs).
 #
 # boot and run behave like `villa run`: the program's stdout and stderr
 # come out separately, and the exit status is the program's, 124 on a
@@ -133,6 +136,7 @@ memory_mib() {
 # place of Villa's kernel and boot bundle.
 parse_and_build() {
   memory=256M timeout_seconds=120 console_file="" extra=() accel=tcg
+  tsc_khz=""
   while [ $# -gt 0 ]; do
     case $1 in
       --memory) memory=$2; shift 2 ;;
@@ -140,6 +144,7 @@ parse_and_build() {
       --accel) accel=$2; shift 2 ;;
       --qemu-arg) extra+=("$2"); shift 2 ;;
       --console) console_file=$2; shift 2 ;;
+      --tsc-khz) tsc_khz=$2; shift 2 ;;
       --disk)
         # Debian's kernel finds virtio-mmio devices only through ACPI
         # (it is built without VIRTIO_MMIO_CMDLINE_DEVICES), so with a
@@ -171,6 +176,7 @@ parse_and_build() {
   workdir=$(mktemp -d)
   # Kernel messages go to the third UART; "--" hands the rest to init.
   local append="console=ttyS2 quiet panic=-1 rdinit=/init"
+  [ -z "$tsc_khz" ] || append+=" tsc_early_khz=$tsc_khz"
   [ ${#program_args[@]} -eq 0 ] || append+=" -- ${program_args[*]}"
   qemu_line=(
     "${VILLA_QEMU:-qemu-system-x86_64}"
@@ -251,7 +257,7 @@ case $command in
     args=("$@") i=0
     while [ $i -lt ${#args[@]} ]; do
       case ${args[$i]} in
-        --memory|--timeout|--accel|--qemu-arg|--console|--disk)
+        --memory|--timeout|--accel|--qemu-arg|--console|--disk|--tsc-khz)
           i=$((i + 2)) ;;
         --) i=$((i + 1)); break ;;
         *) break ;;
