@@ -8,15 +8,17 @@
  * /tmp; standard input from /dev/null; stdout on the first UART and
  * stderr on the second (the same ports Villa uses, so the host splits
  * them the same way), both raw so that "\n" is not sent as "\r\n"; and
- * an empty environment. It then runs /prog, waits for it, and ends the
+ * an empty environment. Before that it loads the kernel modules listed
+ * in /modules/order, if the initramfs has them (the cloud kernel builds
+ * its virtio drivers as modules), and gives a network card, if there is
+ * one, the address QEMU's user network would lease by DHCP, as Villa
+ * takes it: 10.0.2.15/24 through 10.0.2.2. When virtio_blk was among
+ * the modules, it mounts the first disk, /dev/vda, as ext4 on /data,
+ * where the disk benchmark finds its file system in both guests (Villa's
+ * image is its root, holding /data). It then runs /prog, waits
+ * for it, and ends the
  * VM through QEMU's isa-debug-exit device with the program's status, as
  * Villa's kernel does. QEMU then exits with (status << 1) | 1.
- *
- * When the initramfs carries /modules (tools/linux-guest.sh initramfs
- * --disk), init loads them in the order /modules/order gives, the
- * virtio-mmio and virtio-blk drivers, which Debian builds as modules,
- * and mounts the first disk, /dev/vda, as ext4 on /data: the disk
- * benchmark then finds its file system where Villa's image has it.
  *
  * The first thing it does is read the TSC, and it prints that reading
  * on the kernel console (the third UART): under TCG the guest TSC
@@ -25,8 +27,15 @@
  * program's status, which tools/linux-guest.sh reads: QEMU's own exit
  * status keeps only 7 bits of it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +44,6 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -100,58 +108,64 @@ static void mount_or_die(const char *type, const char *target)
     }
 }
 
-/* The module parameters meant for `module` on the kernel command line
- * ("virtio_mmio.device=..." words, which QEMU's microvm adds for each
- * virtio-mmio slot), without the prefix, separated by spaces: the
- * kernel hands such words to built-in drivers only, and modprobe, which
- * would pass them on to a module, is not here. */
-static void command_line_parameters(const char *module, char *out,
-                                    size_t size)
+/* The parameters the kernel command line gives module `name` (words
+ * "name.param=value"), as finit_module takes them: "param=value ...".
+ * modprobe does this on a full system; QEMU's microvm announces its
+ * virtio-mmio devices this way ("virtio_mmio.device=..."). */
+static void module_parameters(const char *name, char *out, size_t size)
 {
-    char line[4096];
-    out[0] = '\0';
-    int fd = open("/proc/cmdline", O_RDONLY);
+    static char line[4096];
+    out[0] = 0;
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    ssize_t length = read(fd, line, sizeof line - 1);
+    ssize_t n = read(fd, line, sizeof line - 1);
     close(fd);
-    if (length <= 0)
-        return;
-    line[length] = '\0';
-    size_t prefix = strlen(module);
-    size_t used = 0;
+    line[n > 0 ? n : 0] = 0;
+    size_t length = strlen(name), used = 0;
     for (char *word = strtok(line, " \n"); word; word = strtok(NULL, " \n")) {
-        if (strncmp(word, module, prefix) != 0 || word[prefix] != '.')
+        if (strncmp(word, name, length) != 0 || word[length] != '.')
             continue;
         int wrote = snprintf(out + used, size - used, "%s%s",
-                             used ? " " : "", word + prefix + 1);
-        if (wrote < 0 || (size_t)wrote >= size - used)
-            break;
-        used += (size_t)wrote;
+                             used ? " " : "", word + length + 1);
+        if (wrote > 0 && (size_t)wrote < size - used)
+            used += (size_t)wrote;
     }
 }
 
-/* Loads /modules/NAME.ko for each NAME in /modules/order, then mounts
- * /dev/vda on /data. Nothing to do without /modules/order. */
-static void mount_disk(void)
+/* Loads each module named in /modules/order, in that order (each after
+ * those it depends on); no list, nothing to do. */
+static void load_modules(void)
 {
     FILE *order = fopen("/modules/order", "r");
-    if (!order)
+    if (order == NULL)
         return;
-    char name[64], path[128], parameters[1024];
-    while (fscanf(order, "%63s", name) == 1) {
-        snprintf(path, sizeof path, "/modules/%s.ko", name);
-        int fd = open(path, O_RDONLY);
-        command_line_parameters(name, parameters, sizeof parameters);
+    char name[128], path[192], parameters[1024];
+    while (fgets(name, sizeof name, order)) {
+        name[strcspn(name, "\n")] = 0;
+        snprintf(path, sizeof path, "/modules/%s", name);
+        /* "virtio_mmio.ko" takes the parameters of "virtio_mmio". */
+        char *dot = strrchr(name, '.');
+        if (dot)
+            *dot = 0;
+        module_parameters(name, parameters, sizeof parameters);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || syscall(SYS_finit_module, fd, parameters, 0) != 0) {
-            say("linux-init: loading %s: %s\n", path, strerror(errno));
+            say("linux-init: loading %s: %s\n", name, strerror(errno));
             leave(125);
         }
         close(fd);
     }
     fclose(order);
-    /* Probing is asynchronous: wait up to two seconds for the node. */
+}
+
+/* Mounts /dev/vda (ext4) on /data when the disk driver is loaded. */
+static void mount_disk(void)
+{
     struct stat info;
+    if (stat("/sys/module/virtio_blk", &info) != 0)
+        return;
+    /* The disk is probed in the background: wait up to two seconds. */
     for (int i = 0; i < 200 && stat("/dev/vda", &info) != 0; i++)
         usleep(10000);
     mkdir("/data", 0755);
@@ -159,6 +173,62 @@ static void mount_disk(void)
         say("linux-init: mount /dev/vda on /data: %s\n", strerror(errno));
         leave(125);
     }
+}
+
+static void set_address(int sock, const char *card, unsigned long request,
+                        const char *text)
+{
+    struct ifreq change = {0};
+    snprintf(change.ifr_name, IFNAMSIZ, "%s", card);
+    struct sockaddr_in *address = (struct sockaddr_in *)&change.ifr_addr;
+    address->sin_family = AF_INET;
+    inet_pton(AF_INET, text, &address->sin_addr);
+    if (ioctl(sock, request, &change) != 0) {
+        say("linux-init: %s address %s: %s\n", card, text, strerror(errno));
+        leave(125);
+    }
+}
+
+static void bring_up(int sock, const char *card)
+{
+    struct ifreq change = {0};
+    snprintf(change.ifr_name, IFNAMSIZ, "%s", card);
+    if (ioctl(sock, SIOCGIFFLAGS, &change) != 0)
+        return;
+    change.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(sock, SIOCSIFFLAGS, &change) != 0) {
+        say("linux-init: bringing %s up: %s\n", card, strerror(errno));
+        leave(125);
+    }
+}
+
+/* Loopback always; eth0, when a card exists, as QEMU's DHCP would set
+ * it, with the default route through the user network's gateway. */
+static void configure_network(void)
+{
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return;
+    bring_up(sock, "lo");
+    struct ifreq probe = {0};
+    snprintf(probe.ifr_name, IFNAMSIZ, "eth0");
+    if (ioctl(sock, SIOCGIFFLAGS, &probe) == 0) {
+        set_address(sock, "eth0", SIOCSIFADDR, "10.0.2.15");
+        set_address(sock, "eth0", SIOCSIFNETMASK, "255.255.255.0");
+        bring_up(sock, "eth0");
+        struct rtentry route = {0};
+        struct sockaddr_in *gateway = (struct sockaddr_in *)&route.rt_gateway;
+        gateway->sin_family = AF_INET;
+        inet_pton(AF_INET, "10.0.2.2", &gateway->sin_addr);
+        ((struct sockaddr_in *)&route.rt_dst)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&route.rt_genmask)->sin_family = AF_INET;
+        route.rt_flags = RTF_UP | RTF_GATEWAY;
+        if (ioctl(sock, SIOCADDRT, &route) != 0) {
+            say("linux-init: default route: %s\n", strerror(errno));
+            leave(125);
+        }
+    }
+    close(sock);
 }
 
 /* Opens a UART as descriptor `fd`, in raw mode: no newline translation,
@@ -193,7 +263,9 @@ int main(int argc, char **argv)
         (unsigned long long)first_tsc);
     mount_or_die("proc", "/proc");
     mount_or_die("tmpfs", "/tmp");
+    load_modules();
     mount_disk();
+    configure_network();
 
     int null = open("/dev/null", O_RDONLY);
     if (null != 0) {
@@ -204,11 +276,16 @@ int main(int argc, char **argv)
     open_serial("/dev/ttyS1", 2);
 
     /* The program's argv: its name, then what followed "--". */
+    /* QEMU appends its own kernel parameters (microvm's
+     * "virtio_mmio.device=...") after the user's words, so past "--":
+     * they reach init as arguments and are not the program's. */
     char *program_argv[argc + 1];
-    program_argv[0] = "prog";
+    int program_argc = 0;
+    program_argv[program_argc++] = "prog";
     for (int i = 1; i < argc; i++)
-        program_argv[i] = argv[i];
-    program_argv[argc] = NULL;
+        if (strncmp(argv[i], "virtio_mmio.", 12) != 0)
+            program_argv[program_argc++] = argv[i];
+    program_argv[program_argc] = NULL;
     char *empty_environment[] = {NULL};
 
     pid_t child = fork();

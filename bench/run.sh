@@ -4,7 +4,7 @@
 # figures side by side to docs/benchmarks.md. Nothing here passes or
 # fails: it measures and reports.
 #
-# Three parts:
+# Four parts:
 #   timed      each program booted BENCH_RUNS times (7) under each kernel,
 #              the static hello BENCH_BOOT_RUNS times (11); runs alternate
 #              Villa and Linux, so that load from other work on the host
@@ -17,13 +17,18 @@
 #              The disk program boots with a disk of BENCH_DISK_MIB
 #              (256) MiB: a VillaFS image for Villa, an ext4 one for
 #              Linux, each copied fresh from a template for every boot.
+#   network    TCP throughput both ways and HTTP requests per second,
+#              a server in the guest and a client on the host
+#              (bench/network.sh), BENCH_NET_RUNS (3) boots each.
 #   memory     the smallest memory in MiB at which the hello still runs,
 #              found by bisection; the RAM in use at start; image sizes.
 #
 # Environment: VILLA (the villa binary; built with swift build when
 # unset), VILLA_KERNEL (the kernel ELF; tools/build-kernel.sh when
 # unset), BENCH_ACCEL (tcg, or kvm on a host with it), BENCH_RUNS,
-# BENCH_BOOT_RUNS, BENCH_ICOUNT_RUNS, BENCH_REPORT (docs/benchmarks.md).
+# BENCH_BOOT_RUNS, BENCH_ICOUNT_RUNS, BENCH_REPORT (docs/benchmarks.md),
+# BENCH_COUNTERS (0 skips bench/counters.sh, the counters' cost, which
+# the report otherwise ends with).
 # Work files, raw results (results.tsv) and every run's output stay in
 # .build/bench/. A full run takes about three minutes on 2 cores.
 set -euo pipefail
@@ -90,10 +95,10 @@ cflags=(-static -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -pthread
         -Ibench)
 for program in "${programs[@]}"; do
   gcc "${cflags[@]}" -o "$bin/$program" "bench/$program.c"
-  disk_option=()
-  [ "$program" != disk ] || disk_option=(--disk)
-  tools/linux-guest.sh initramfs "${disk_option[@]}" "$bin/$program" \
-    "$work/$program.cpio"
+  modules=""
+  [ "$program" != disk ] || modules="virtio_mmio virtio_blk"
+  LINUX_GUEST_MODULES=$modules tools/linux-guest.sh initramfs \
+    "$bin/$program" "$work/$program.cpio"
 done
 # The disks' templates: the disk program in a VillaFS image (the root
 # Villa boots), and an empty ext4 file system for Linux to mount.
@@ -265,6 +270,11 @@ if [ "$accel" = tcg ]; then
   done
 fi
 
+# --- The network ---------------------------------------------------------
+
+# shellcheck source=bench/network.sh
+. bench/network.sh
+
 # --- Memory and sizes ----------------------------------------------------
 
 # Whether the hello runs in MIB MiB. villa refuses less than 16M on its
@@ -351,9 +361,19 @@ awk -F '\t' -f bench/report.awk \
   -v icount_args="${icount_qemu[*]}" \
   -v runs="$runs" -v boot_runs="$boot_runs" -v icount_runs="$icount_runs" \
   -v counts="$counts" -v disk_mib="$disk_mib" \
+  -v net_bytes="$net_bytes" -v net_connections="$net_connections" \
+  -v net_seconds="$net_seconds" -v net_runs="$net_runs" \
   -v load_before="$load_before" -v load_after="$load_after" \
   -v elapsed=$(( $(date +%s) - started )) \
   -v failures_file="$failures" \
   "$results" >"$report.tmp"
 mv "$report.tmp" "$report"
+
+# What the kernel's counters cost, as a section of its own in the report
+# (bench/counters.sh; BENCH_COUNTERS=0 leaves it out).
+if [ "${BENCH_COUNTERS:-1}" != 0 ] && [ "$accel" = tcg ]; then
+  say "the counters' cost (bench/counters.sh)"
+  COUNTERS_REPORT=$report VILLA=$villa VILLA_KERNEL=$villa_kernel \
+    bench/counters.sh >/dev/null
+fi
 say "done in $(( $(date +%s) - started )) s: $report"

@@ -15,8 +15,11 @@ tables="$swift_bin/../lib/swift/embedded/x86_64-unknown-linux-gnu"
   exit 1
 }
 # A scratch folder of its own: the host build's .build stays locked while
-# `swift test` runs, and the tests build the kernel.
-VILLA_KERNEL_BUILD=1 swift build --scratch-path .build-kernel \
+# `swift test` runs, and the tests build the kernel. VILLA_KERNEL_SCRATCH
+# names another, for a variant built with extra flags (bench/counters.sh
+# passes -Xswiftc -DVILLA_NO_COUNTERS) that must not replace this one.
+scratch=${VILLA_KERNEL_SCRATCH:-.build-kernel}
+VILLA_KERNEL_BUILD=1 swift build --scratch-path "$scratch" \
   --triple x86_64-unknown-none-elf --traits Kernel \
   --product villa-kernel -c release -Xlinker "-L$tables" "$@" >&2
-echo "$PWD/.build-kernel/x86_64-unknown-none-elf/release/villa-kernel"
+echo "$PWD/$scratch/x86_64-unknown-none-elf/release/villa-kernel"

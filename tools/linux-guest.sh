@@ -10,20 +10,18 @@
 #              The cloud flavour boots on -M microvm under TCG, the
 #              generic one hangs there.
 #   init       bench/linux-init.c, built static: pid 1 mounts /dev, /proc
-#              and /tmp, runs /prog, and ends the VM through
-#              isa-debug-exit with the program's status.
+#              and /tmp, loads the modules packed with it, configures
+#              the network card if there is one, runs /prog, and ends
+#              the VM through isa-debug-exit with the program's status.
+#   modules    the cloud kernel builds its virtio drivers as modules;
+#              LINUX_GUEST_MODULES="virtio_mmio virtio_net" packs those
+#              named, with what they depend on, into the initramfs.
 #
 # Usage:
 #   tools/linux-guest.sh kernel                  print vmlinuz's path
 #   tools/linux-guest.sh init                    build init; print its path
-#   tools/linux-guest.sh initramfs [--disk] PROGRAM OUT
-#                                                pack /init and PROGRAM
-#                                                as /prog into OUT (newc);
-#                                                --disk adds the virtio
-#                                                disk drivers (modules in
-#                                                Debian's kernel), and
-#                                                init then mounts /dev/vda
-#                                                (ext4) on /data
+#   tools/linux-guest.sh initramfs PROGRAM OUT   pack /init and PROGRAM
+#                                                as /prog into OUT (newc)
 #   tools/linux-guest.sh mkfs IMAGE SIZE         a sparse ext4 image of
 #                                                SIZE (e.g. 256M)
 #   tools/linux-guest.sh boot [OPTIONS] INITRAMFS [ARGS...]
@@ -33,11 +31,21 @@
 # OPTIONS: --memory SIZE (256M; MiB, or NM / NG), --timeout SECONDS (120),
 #          --accel tcg|kvm (tcg), --qemu-arg ARG (appended to QEMU's
 #          line, repeatable), --console FILE (keep the kernel console),
-#          --disk IMAGE (a raw image as the virtio-blk disk, attached
-#          with the same options `villa run --image` uses), --tsc-khz
-#          KHZ (the TSC rate, given to Linux as tsc_early_khz: with a
-#          disk the guest has ACPI, and its TSC calibration against the
-#          PIT then fails on a loaded host and the boot hangs).
+#          --forward HOSTPORT:GUESTPORT (repeatable: a virtio-net card on
+#          QEMU's user network, as Villa's, with that TCP port forwarded
+#          from 127.0.0.1; the initramfs then needs the network modules),
+#          --machine microvm|q35 (microvm). The cloud kernel's virtio_mmio
+#          module cannot take microvm's device list from the command line
+#          (it is built without that option), so a Linux guest reaches a
+#          virtio card only on q35, through virtio_pci.
+#          --disk IMAGE (a raw image as a virtio-blk disk on microvm,
+#          attached with the options `villa run --image` uses; the
+#          initramfs needs the modules virtio_mmio and virtio_blk, and
+#          init mounts the disk, ext4, on /data). For the disk the guest's
+#          microvm has ACPI on, the one way this kernel finds virtio-mmio
+#          devices. --tsc-khz KHZ gives Linux the TSC rate
+#          (tsc_early_khz): with ACPI on, its TSC calibration against the
+#          PIT fails on a loaded host and the boot then hangs.
 #
 # boot and run behave like `villa run`: the program's stdout and stderr
 # come out separately, and the exit status is the program's, 124 on a
@@ -86,36 +94,42 @@ init() {
   echo "$binary"
 }
 
-# The modules the disk needs, in load order (each after what it uses).
-disk_modules=(virtio_ring virtio virtio_mmio virtio_blk)
+# Appends module $1 to $2/modules/order after the modules it depends
+# on (read from the .ko's modinfo section), copying each .ko once.
+add_module() {
+  local name=$1 staging=$2 file dependency
+  grep -qx "$name.ko" "$staging/modules/order" 2>/dev/null && return
+  file=$(find "$out/package/lib/modules" -name "$name.ko" | head -n 1)
+  [ -n "$file" ] || die "no module $name.ko in the kernel package"
+  for dependency in $(strings -a "$file" | sed -n 's/^depends=//p' |
+                        tr ',' ' '); do
+    add_module "$dependency" "$staging"
+  done
+  cp "$file" "$staging/modules/"
+  echo "$name.ko" >>"$staging/modules/order"
+}
 
 # Packs /init and the program as /prog, with the empty folders init
-# mounts on, into a newc cpio archive (the format the kernel unpacks);
-# with --disk first, also the disk's modules under /modules.
+# mounts on and the modules LINUX_GUEST_MODULES names, into a newc cpio
+# archive (the format the kernel unpacks).
 initramfs() {
-  local with_disk=no
-  if [ "${1:-}" = --disk ]; then with_disk=yes; shift; fi
-  local program=$1 archive=$2 init_binary staging
+  local program=$1 archive=$2 init_binary staging module
   [ -f "$program" ] || die "no program $program"
   command -v cpio >/dev/null ||
     die "cpio is missing (apt-get install cpio)"
   init_binary=$(init)
+  kernel >/dev/null
   staging=$(mktemp -d)
   mkdir "$staging/dev" "$staging/proc" "$staging/tmp"
   cp "$init_binary" "$staging/init"
   cp "$program" "$staging/prog"
-  if [ "$with_disk" = yes ]; then
-    kernel >/dev/null
+  chmod 755 "$staging/init" "$staging/prog"
+  if [ -n "${LINUX_GUEST_MODULES:-}" ]; then
     mkdir "$staging/modules"
-    local name found
-    for name in "${disk_modules[@]}"; do
-      found=$(find "$out/package/lib/modules" -name "$name.ko" | head -n 1)
-      [ -n "$found" ] || die "no $name.ko in the kernel package"
-      cp "$found" "$staging/modules/"
-      echo "$name" >>"$staging/modules/order"
+    for module in $LINUX_GUEST_MODULES; do
+      add_module "$module" "$staging"
     done
   fi
-  chmod 755 "$staging/init" "$staging/prog"
   (cd "$staging" && find . | LC_ALL=C sort |
     cpio -o -H newc --quiet -R 0:0) >"$archive.tmp"
   rm -rf "$staging"
@@ -136,9 +150,11 @@ memory_mib() {
 # place of Villa's kernel and boot bundle.
 parse_and_build() {
   memory=256M timeout_seconds=120 console_file="" extra=() accel=tcg
-  tsc_khz=""
+  forwards=() machine=microvm tsc_khz=""
   while [ $# -gt 0 ]; do
     case $1 in
+      --forward) forwards+=("$2"); shift 2 ;;
+      --machine) machine=$2; shift 2 ;;
       --memory) memory=$2; shift 2 ;;
       --timeout) timeout_seconds=$2; shift 2 ;;
       --accel) accel=$2; shift 2 ;;
@@ -146,10 +162,7 @@ parse_and_build() {
       --console) console_file=$2; shift 2 ;;
       --tsc-khz) tsc_khz=$2; shift 2 ;;
       --disk)
-        # Debian's kernel finds virtio-mmio devices only through ACPI
-        # (it is built without VIRTIO_MMIO_CMDLINE_DEVICES), so with a
-        # disk its microvm has ACPI on; QEMU merges the later -M into
-        # the first. Villa's kernel probes the slots itself, ACPI off.
+        # QEMU merges this -M into the first one.
         extra+=(-M acpi=on
                 -drive "file=$2,if=none,id=villa-disk,format=raw"
                 -device virtio-blk-device,drive=villa-disk)
@@ -178,9 +191,18 @@ parse_and_build() {
   local append="console=ttyS2 quiet panic=-1 rdinit=/init"
   [ -z "$tsc_khz" ] || append+=" tsc_early_khz=$tsc_khz"
   [ ${#program_args[@]} -eq 0 ] || append+=" -- ${program_args[*]}"
+  # As Villa's QEMUCommand.swift: microvm without option ROMs or ACPI,
+  # or a q35 PC (whose virtio devices are PCI).
+  local machine_option card
+  case $machine in
+    microvm) machine_option=microvm,x-option-roms=off,rtc=on,acpi=off
+             card=virtio-net-device ;;
+    q35) machine_option=q35 card=virtio-net-pci,romfile= ;;
+    *) die "unknown machine $machine (microvm or q35)" ;;
+  esac
   qemu_line=(
     "${VILLA_QEMU:-qemu-system-x86_64}"
-    -M microvm,x-option-roms=off,rtc=on,acpi=off
+    -M "$machine_option"
     -nodefaults -no-user-config -display none -no-reboot
     -m "${mib}M"
     -global virtio-mmio.force-legacy=false
@@ -194,6 +216,15 @@ parse_and_build() {
     -chardev "file,id=villa-kernel,path=$workdir/console"
     -device isa-serial,chardev=villa-kernel,iobase=0x3e8,irq=6
   )
+  if [ ${#forwards[@]} -gt 0 ]; then
+    # Villa's network: QEMU's user stack behind one virtio-net card.
+    local netdev="user,id=villa-net" forward
+    for forward in "${forwards[@]}"; do
+      [[ $forward =~ ^[0-9]+:[0-9]+$ ]] || die "bad --forward $forward"
+      netdev+=",hostfwd=tcp:127.0.0.1:${forward%%:*}-:${forward##*:}"
+    done
+    qemu_line+=(-netdev "$netdev" -device "$card,netdev=villa-net")
+  fi
   qemu_line+=("${extra[@]}")
 }
 
@@ -232,9 +263,8 @@ case $command in
   kernel) kernel ;;
   init) init ;;
   initramfs)
-    [ $# -eq 2 ] || [ $# -eq 3 ] ||
-      die "usage: initramfs [--disk] PROGRAM OUT"
-    initramfs "$@" ;;
+    [ $# -eq 2 ] || die "usage: initramfs PROGRAM OUT"
+    initramfs "$1" "$2" ;;
   mkfs)
     [ $# -eq 2 ] || die "usage: mkfs IMAGE SIZE"
     command -v mkfs.ext4 >/dev/null ||
@@ -257,7 +287,7 @@ case $command in
     args=("$@") i=0
     while [ $i -lt ${#args[@]} ]; do
       case ${args[$i]} in
-        --memory|--timeout|--accel|--qemu-arg|--console|--disk|--tsc-khz)
+        --memory|--timeout|--accel|--qemu-arg|--console|--forward|--machine|--disk|--tsc-khz)
           i=$((i + 2)) ;;
         --) i=$((i + 1)); break ;;
         *) break ;;

@@ -17,6 +17,16 @@
 //                  program ends; format version 1 (see CounterNames)
 //   @syscall-counter NAME CALLS ERRORS CYCLES
 //                  one system call's totals, likewise
+//   @counters-end REASON
+//                  the end of one set of counters: "exit" for the set sent
+//                  as the program ends, "request" for one the host asked
+//                  for while it ran (by writing `counterDumpRequest` to
+//                  the kernel channel's input)
+//   @profile VERSION HZ BIAS
+//                  sampling starts (`villa run --profile`); see
+//                  ProfileFormat.swift for this and the next record
+//   @sample TOKEN...
+//                  one profiler sample: hex addresses, innermost first
 
 /// One line of the kernel channel, parsed.
 public enum KernelChannelRecord: Equatable, Sendable {
@@ -28,6 +38,9 @@ public enum KernelChannelRecord: Equatable, Sendable {
   case counter(name: String, value: UInt64)
   case syscallCounter(name: String, calls: UInt64, errors: UInt64,
                       cycles: UInt64)
+  case countersEnd(reason: String)
+  case profile(version: Int, frequency: UInt64, loadBias: UInt64)
+  case sample(ProfileSampleRecord)
   case log(String)
 
   /// Parses one line (without its newline). Malformed records are kept as
@@ -78,6 +91,26 @@ public enum KernelChannelRecord: Equatable, Sendable {
                                errors: errors, cycles: cycles)
         return
       }
+    case "counters-end":
+      if !rest.isEmpty && !rest.contains(" ") {
+        self = .countersEnd(reason: rest)
+        return
+      }
+    case "profile":
+      let fields = rest.split(separator: " ")
+      if fields.count == 3, let version = Int(fields[0]),
+        let frequency = UInt64(fields[1]),
+        let bias = UInt64(fields[2], radix: 16)
+      {
+        self = .profile(version: version, frequency: frequency,
+                        loadBias: bias)
+        return
+      }
+    case "sample":
+      if let sample = ProfileSampleRecord(tokens: rest) {
+        self = .sample(sample)
+        return
+      }
     default:
       break
     }
@@ -95,6 +128,10 @@ public enum KernelChannelRecord: Equatable, Sendable {
     case .counter(let name, let value): return "@counter \(name) \(value)"
     case .syscallCounter(let name, let calls, let errors, let cycles):
       return "@syscall-counter \(name) \(calls) \(errors) \(cycles)"
+    case .countersEnd(let reason): return "@counters-end \(reason)"
+    case .profile(let version, let frequency, let bias):
+      return "@profile \(version) \(frequency) \(String(bias, radix: 16))"
+    case .sample(let sample): return "@sample \(sample.tokens)"
     case .log(let text): return text
     }
   }
@@ -106,6 +143,12 @@ public enum MachineContract {
   public static let stdoutPort: UInt16 = 0x3F8
   public static let stderrPort: UInt16 = 0x2F8
   public static let kernelPort: UInt16 = 0x3E8
+  /// The kernel channel's ISA interrupt line: its UART interrupts when
+  /// the host writes to it (the other two UARTs are output only).
+  public static let kernelChannelIRQ = 6
+  /// The byte the host writes to the kernel channel to ask for the
+  /// counters now (`@counters-end request` ends the answer).
+  public static let counterDumpRequest = UInt8(ascii: "c")
   /// QEMU's isa-debug-exit device.
   public static let debugExitPort: UInt16 = 0xF4
   /// Values the kernel writes to the debug-exit port. QEMU exits with

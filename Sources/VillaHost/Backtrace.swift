@@ -29,18 +29,22 @@ public struct BacktraceFrame: Equatable, Sendable {
   }
 }
 
-/// Symbolizes `addresses` with the symbols of the ELF file `kernel`;
-/// frames keep a nil symbol when the file has no symbol for them.
-///
-/// Only code is considered: symbols and addresses inside the file's
-/// executable segments. Otherwise an unsized data label such as `_end`
-/// would claim every address above it, and a corrupt frame would get a
-/// plausible-looking name.
-public func symbolizeBacktrace(_ addresses: [UInt64], kernel: [UInt8])
-  -> [BacktraceFrame]
-{
-  let code: (table: ELFSymbolTable, ranges: [Range<UInt64>])? =
-    kernel.withUnsafeBytes { raw in
+/// The code symbols of one ELF file, for naming addresses in it: only
+/// symbols and addresses inside the file's executable segments count.
+/// Otherwise an unsized data label such as `_end` would claim every
+/// address above it, and a corrupt frame would get a plausible-looking
+/// name. An unreadable file has no symbols.
+public struct CodeSymbols: Sendable {
+  private let table: ELFSymbolTable
+  private let ranges: [Range<UInt64>]
+  /// What was added to the file's addresses when it was loaded (a
+  /// static PIE's load bias); subtracted before looking up.
+  public let bias: UInt64
+
+  public init(elf: [UInt8], bias: UInt64 = 0) {
+    self.bias = bias
+    let found: (ELFSymbolTable, [Range<UInt64>])? = elf.withUnsafeBytes {
+      raw in
       guard let file = try? ELFFile(bytes: raw) else { return nil }
       let ranges = file.programHeaders.compactMap { header in
         header.type == .load && header.flags.contains(.executable)
@@ -52,22 +56,48 @@ public func symbolizeBacktrace(_ addresses: [UInt64], kernel: [UInt8])
       }
       return (ELFSymbolTable(symbols), ranges)
     }
-  func lookup(_ address: UInt64) -> (name: String, offset: UInt64)? {
-    guard let code, code.ranges.contains(where: { $0.contains(address) })
-    else { return nil }
-    return code.table.symbolize(address)
+    table = found?.0 ?? ELFSymbolTable([])
+    ranges = found?.1 ?? []
   }
-  return addresses.enumerated().map { index, address in
-    var found = lookup(address)
-    // Frames after the first are return addresses. One at a function's
-    // very start, or just past its end, follows a call that never returns
-    // at the end of the previous function, which is the real caller. (The
-    // first frame may be the faulting instruction itself: taken as is.)
-    if index > 0, found == nil || found?.offset == 0, address > 0,
+
+  /// The function holding the loaded address `address`, and the distance
+  /// into it.
+  public func lookup(_ address: UInt64) -> (name: String, offset: UInt64)? {
+    let unbiased = address &- bias
+    guard ranges.contains(where: { $0.contains(unbiased) }) else {
+      return nil
+    }
+    return table.symbolize(unbiased)
+  }
+
+  /// Like `lookup`, for a return address: the call that pushed it is the
+  /// instruction before, so an address at a function's very start, or
+  /// just past its end, belongs to the previous function (a call that
+  /// never returns ends it).
+  public func lookup(returnAddress address: UInt64)
+    -> (name: String, offset: UInt64)?
+  {
+    let found = lookup(address)
+    if found == nil || found?.offset == 0, address > 0,
       let caller = lookup(address - 1)
     {
-      found = (caller.name, caller.offset + 1)
+      return (caller.name, caller.offset + 1)
     }
+    return found
+  }
+}
+
+/// Symbolizes `addresses` with the symbols of the ELF file `kernel`;
+/// frames keep a nil symbol when the file has no symbol for them.
+public func symbolizeBacktrace(_ addresses: [UInt64], kernel: [UInt8])
+  -> [BacktraceFrame]
+{
+  let code = CodeSymbols(elf: kernel)
+  return addresses.enumerated().map { index, address in
+    // Frames after the first are return addresses. (The first frame may
+    // be the faulting instruction itself: taken as is.)
+    let found = index == 0
+      ? code.lookup(address) : code.lookup(returnAddress: address)
     guard let found else {
       return BacktraceFrame(address: address, symbol: nil, offset: 0)
     }
@@ -79,8 +109,21 @@ public func symbolizeBacktrace(_ addresses: [UInt64], kernel: [UInt8])
 /// Replaces mangled Swift names by their simplified demangled form, using
 /// the toolchain's swift-demangle if it can be run; unchanged otherwise.
 public func demangleSymbols(_ frames: [BacktraceFrame]) -> [BacktraceFrame] {
-  let mangled = Array(Set(frames.compactMap(\.symbol).filter(isMangledSwift)))
-  guard !mangled.isEmpty else { return frames }
+  let names = demangledNames(frames.compactMap(\.symbol))
+  return frames.map { frame in
+    var copy = frame
+    if let symbol = frame.symbol, let readable = names[symbol] {
+      copy.symbol = readable
+    }
+    return copy
+  }
+}
+
+/// The simplified demangled form of each mangled Swift name among
+/// `symbols`, keyed by the mangled name; empty without a demangler.
+public func demangledNames(_ symbols: [String]) -> [String: String] {
+  let mangled = Array(Set(symbols.filter(isMangledSwift)))
+  guard !mangled.isEmpty else { return [:] }
 
   // With --compact, one name per argument gives one line per name back,
   // in order.
@@ -99,13 +142,7 @@ public func demangleSymbols(_ frames: [BacktraceFrame]) -> [BacktraceFrame] {
     }
     break
   }
-  return frames.map { frame in
-    var copy = frame
-    if let symbol = frame.symbol, let readable = names[symbol] {
-      copy.symbol = readable
-    }
-    return copy
-  }
+  return names
 }
 
 /// Swift's mangling prefixes: "$s" (Swift 5 and later), "$e" (Embedded

@@ -20,6 +20,51 @@ public enum VillaCommand: Equatable, Sendable {
   case traceDiff(RunOptions)
   /// `villa image SUBCOMMAND ...`, parsed by `parseImageCommand`.
   case image(ImageCommand)
+  /// `villa profile-svg FOLDED -o OUT.svg [--title TEXT] [--width PX]`.
+  case profileSVG(input: String, output: String, title: String?,
+                  width: Int)
+}
+
+/// Parses the words after `villa profile-svg`.
+public func parseProfileSVGCommand(_ arguments: [String])
+  throws(VillaError) -> VillaCommand
+{
+  let usage = "usage: villa profile-svg FOLDED -o OUT.svg [--title TEXT]"
+    + " [--width PIXELS]"
+  var input: String? = nil
+  var output: String? = nil
+  var title: String? = nil
+  var width = FlameGraph.defaultWidth
+  var index = 0
+  while index < arguments.count {
+    let word = arguments[index]
+    index += 1
+    func value() throws(VillaError) -> String {
+      guard index < arguments.count else {
+        throw .usage("option \(word) needs a value")
+      }
+      index += 1
+      return arguments[index - 1]
+    }
+    switch word {
+    case "-o", "--output": output = try value()
+    case "--title": title = try value()
+    case "--width":
+      let text = try value()
+      guard let pixels = Int(text), (200...20_000).contains(pixels) else {
+        throw .usage("--width takes 200 to 20000 pixels, got '\(text)'")
+      }
+      width = pixels
+    default:
+      guard input == nil, !word.hasPrefix("-") || word == "-" else {
+        throw .usage(usage)
+      }
+      input = word
+    }
+  }
+  guard let input, let output else { throw .usage(usage) }
+  return .profileSVG(input: input, output: output, title: title,
+                     width: width)
 }
 
 /// What `villa image` was asked to do.
@@ -137,6 +182,13 @@ public struct RunOptions: Equatable, Sendable {
   /// `--stats`, `--stats-json FILE`: report the kernel's counters.
   public var stats = false
   public var statsJSON: String?
+  /// `--profile FILE`: sample the program and write folded stacks there,
+  /// at `--profile-frequency HZ` samples per second.
+  public var profilePath: String?
+  public var profileFrequency = RunOptions.defaultProfileFrequency
+  /// A prime, so that sampling does not beat with periodic work (the
+  /// scheduler's 10 ms slice, a program's own timers).
+  public static let defaultProfileFrequency = 997
   /// `-p` / `--publish`, in the order given.
   public var portForwards: [PortForward] = []
 
@@ -156,6 +208,8 @@ public func parseCommandLine(_ arguments: [String])
     return try parseRunArguments(rest)
   case "image":
     return .image(try parseImageCommand(rest))
+  case "profile-svg":
+    return try parseProfileSVGCommand(rest)
   case "trace-diff":
     guard case .run(let options) = try parseRunArguments(rest) else {
       return .help(.run)
@@ -274,6 +328,17 @@ public func parseRunArguments(_ arguments: [String])
       options.stats = true
     case "--stats-json":
       options.statsJSON = try value()
+    case "--profile":
+      let path = try value()
+      guard !path.isEmpty else { throw .usage("option --profile needs a file") }
+      options.profilePath = path
+    case "--profile-frequency":
+      let text = try value()
+      guard let hz = Int(text), (1...10_000).contains(hz) else {
+        throw .usage("--profile-frequency takes samples per second,"
+          + " 1 to 10000; got '\(text)'")
+      }
+      options.profileFrequency = hz
     case "-p", "--publish":
       let forward = try parsePortForward(try value())
       if options.portForwards.contains(where: {

@@ -20,6 +20,7 @@ public enum VillaHelp {
     Usage:
       villa run [OPTIONS] [PROGRAM [ARGS...]]
       villa trace-diff [OPTIONS] PROGRAM [ARGS...]
+      villa profile-svg FOLDED -o OUT.svg [--title TEXT] [--width PIXELS]
       villa help [run]
       villa --version
 
@@ -31,6 +32,9 @@ public enum VillaHelp {
                 and show the first system call where the two differ
                 (exit 0 when they agree, 1 when they differ). Takes the
                 run options.
+      profile-svg
+                Draw a flame graph of folded stacks (from 'villa run
+                --profile', or any tool that writes that format) as SVG.
       help      Show this page, or 'villa help run' for the run options.
 
     The program's stdout and stderr arrive on villa's stdout and stderr,
@@ -78,8 +82,15 @@ public enum VillaHelp {
                            files boots a cached image of them, and each
                            run starts from it afresh
       --stats              After the program, print the kernel's counters
-                           and a table of system calls (like strace -c)
+                           and a table of system calls (like strace -c);
+                           SIGUSR1 to villa prints them while it runs
       --stats-json FILE    Write the same figures to FILE as JSON
+      --profile FILE       Sample where the program spends its time; write
+                           folded stacks to FILE (for flamegraph.pl,
+                           speedscope or 'villa profile-svg') and print the
+                           top functions after the program
+      --profile-frequency HZ
+                           Samples per second for --profile (default 997)
       --trace[=NAMES]      Trace system calls on stderr, strace-style;
                            NAMES limits it (e.g. --trace=openat,read)
       -p, --publish [ADDR:]HOST:GUEST[/udp]

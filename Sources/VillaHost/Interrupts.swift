@@ -10,6 +10,10 @@
 // While no VM runs, the handler restores the default action and raises
 // the signal again, so villa dies of it exactly as it would have.
 //
+// SIGUSR1 travels the same pipe but stops nothing: the pump asks the
+// kernel for its counters, which villa prints at once (`kill -USR1` on a
+// long-running `villa run`). Without a VM it is ignored.
+//
 // Only the CLI installs this: a library should not take over a host
 // process's signals unasked.
 
@@ -22,6 +26,7 @@ nonisolated(unsafe) private var interruptWriteFD: Int32 = -1
 nonisolated(unsafe) private var vmRunning: Int32 = 0
 
 private let interruptHandler: @convention(c) (Int32) -> Void = { signal in
+  if signal == SIGUSR1 && vmRunning == 0 { return }
   guard vmRunning != 0 else {
     _ = Glibc.signal(signal, SIG_DFL)
     _ = raise(signal)
@@ -34,6 +39,8 @@ private let interruptHandler: @convention(c) (Int32) -> Void = { signal in
 public enum VillaInterrupts {
   /// The signals that stop a running VM.
   public static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+  /// The signal that asks for the kernel's counters while a VM runs.
+  public static let counterRequestSignal = SIGUSR1
 
   /// Routes `signals` to the running VM from now on. Calling it again
   /// does nothing.
@@ -52,7 +59,7 @@ public enum VillaInterrupts {
     }
     interruptReadFD = ends.read
     interruptWriteFD = ends.write
-    for signal in signals {
+    for signal in signals + [counterRequestSignal] {
       _ = Glibc.signal(signal, interruptHandler)
     }
   }
@@ -62,12 +69,12 @@ public enum VillaInterrupts {
     interruptReadFD >= 0 ? interruptReadFD : nil
   }
 
-  /// Drains the pipe; the last signal received, if any.
-  static func takeSignal(from fd: Int32) -> Int32? {
-    var last: Int32? = nil
+  /// Drains the pipe; the signals received, in order.
+  static func takeSignals(from fd: Int32) -> [Int32] {
+    var signals: [Int32] = []
     var byte: UInt8 = 0
-    while read(fd, &byte, 1) == 1 { last = Int32(byte) }
-    return last
+    while read(fd, &byte, 1) == 1 { signals.append(Int32(byte)) }
+    return signals
   }
 
   static func vmStarted() { vmRunning = 1 }

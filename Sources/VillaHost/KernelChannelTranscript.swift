@@ -65,9 +65,15 @@ public struct KernelChannelTranscript: Equatable, Sendable {
   public private(set) var frames: [UInt64] = []
   /// `@trace` lines (traced system calls), in order.
   public private(set) var trace: [String] = []
-  /// `@counter` values and `@syscall-counter` rows (`--stats`).
+  /// `@counter` values and `@syscall-counter` rows (`--stats`) of the
+  /// latest set (each set starts with its format version).
   public private(set) var counters: [KernelCounter] = []
   public private(set) var syscallCounters: [SyscallCounter] = []
+  /// The sets the host asked for while the program ran, in order.
+  public private(set) var requestedCounters: [CounterSnapshot] = []
+  /// The profiler's samples (`--profile`), counted per whole stack.
+  public private(set) var profile: ProfileSamples?
+  private var profileDecoder = ProfileStackDecoder()
 
   public init() {}
 
@@ -112,13 +118,58 @@ public struct KernelChannelTranscript: Equatable, Sendable {
     case .trace(let text):
       trace.append(text)
     case .counter(let name, let value):
+      if name == CounterNames.formatVersion {
+        counters = []
+        syscallCounters = []
+      }
       counters.append(KernelCounter(name: name, value: value))
+    case .countersEnd(let reason):
+      if reason == "request" {
+        requestedCounters.append(CounterSnapshot(
+          counters: counters, syscalls: syscallCounters))
+      }
     case .syscallCounter(let name, let calls, let errors, let cycles):
       syscallCounters.append(SyscallCounter(name: name, calls: calls,
                                             errors: errors, cycles: cycles))
+    case .profile(let version, let frequency, let bias):
+      guard version == ProfileFormat.version else {
+        log.append("villa: profile format \(version) is not understood")
+        return nil
+      }
+      profile = ProfileSamples(frequency: frequency, loadBias: bias)
+      profileDecoder = ProfileStackDecoder()
+    case .sample(let record):
+      guard profile != nil else { return nil }
+      if let stack = profileDecoder.decode(record) {
+        profile!.stacks[stack, default: 0] += 1
+      } else {
+        profile!.lostSamples += 1
+      }
     }
     return nil
   }
+}
+
+/// The samples of one profile, as the kernel sent them.
+public struct ProfileSamples: Equatable, Sendable {
+  public var frequency: UInt64
+  public var loadBias: UInt64
+  /// How many samples had each stack (innermost frame first); the empty
+  /// stack counts idle samples.
+  public var stacks: [[ProfileFrame]: UInt64] = [:]
+  /// Samples that could not be decoded (a record before them was lost).
+  public var lostSamples: UInt64 = 0
+
+  public init(frequency: UInt64, loadBias: UInt64) {
+    self.frequency = frequency
+    self.loadBias = loadBias
+  }
+}
+
+/// One set of counters, as sent together.
+public struct CounterSnapshot: Equatable, Sendable {
+  public var counters: [KernelCounter]
+  public var syscalls: [SyscallCounter]
 }
 
 public struct KernelCounter: Equatable, Sendable {

@@ -57,6 +57,17 @@ enum POSIX {
     return (fds[0], fds[1])
   }
 
+  /// A connected pair of stream sockets, both close-on-exec (created so
+  /// atomically, for the reason `makePipe` gives).
+  static func makeSocketPair() throws(SystemCallError) -> (Int32, Int32) {
+    var fds: [Int32] = [-1, -1]
+    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    guard socketpair(AF_UNIX, type, 0, &fds) == 0 else {
+      throw SystemCallError(call: "socketpair", errno: lastErrno())
+    }
+    return (fds[0], fds[1])
+  }
+
   /// glibc's pipe2(2), which Swift's Glibc module does not declare. It
   /// matters when several runs start in parallel threads: with pipe(2)
   /// then fcntl(2), a QEMU spawned in between could inherit another

@@ -5,9 +5,11 @@
 // program's stdout, its stderr and the kernel channel, each into a file
 // QEMU opens for writing (villa passes pipe ends as /dev/fd/N), so the
 // streams never mix. The isa-debug-exit device lets the kernel end QEMU
-// with a status. The kernel polls the UARTs, so their IRQ lines only need
-// to be free ones: 4 and 3 as on a PC, and 6 (the floppy's, unused here)
-// for the kernel channel.
+// with a status. The kernel polls the UARTs for output, so their IRQ lines
+// only need to be free ones: 4 and 3 as on a PC, and 6 (the floppy's,
+// unused here) for the kernel channel, whose receive interrupt the kernel
+// does take: villa runs it over a socket pair, both ways, and writes
+// requests into it.
 //
 // `-nographic` is deliberately absent: on q35 it makes SeaBIOS mirror its
 // console onto the first serial port, which would put firmware text into
@@ -35,7 +37,7 @@ public enum SerialChannel: CaseIterable, Sendable {
     switch self {
     case .programStdout: return 4
     case .programStderr: return 3
-    case .kernel: return 6
+    case .kernel: return MachineContract.kernelChannelIRQ
     }
   }
 
@@ -62,6 +64,9 @@ public struct QEMULaunch: Equatable, Sendable {
   public var stdoutPath: String
   public var stderrPath: String
   public var kernelChannelPath: String
+  /// When set, the kernel channel is this connected socket instead (QEMU's
+  /// descriptor number), so that villa can also write to the kernel.
+  public var kernelChannelSocket: Int32? = nil
   /// Host ports forwarded into the guest through the user network.
   public var portForwards: [PortForward]
   /// Appended last, verbatim.
@@ -119,9 +124,13 @@ public struct QEMULaunch: Equatable, Sendable {
     ]
     result += networkArguments
     for channel in SerialChannel.allCases {
+      var chardev =
+        "file,id=\(channel.chardevID),path=\(escaped(path(for: channel)))"
+      if channel == .kernel, let socket = kernelChannelSocket {
+        chardev = "socket,id=\(channel.chardevID),fd=\(socket)"
+      }
       result += [
-        "-chardev",
-        "file,id=\(channel.chardevID),path=\(escaped(path(for: channel)))",
+        "-chardev", chardev,
         "-device",
         "isa-serial,chardev=\(channel.chardevID)"
           + ",iobase=\(hex(channel.ioBase)),irq=\(channel.irq)",

@@ -42,6 +42,9 @@ public struct RunOutcome: Sendable {
   public var transcript: KernelChannelTranscript
   /// A panic's `@frame` addresses, symbolized.
   public var backtrace: [BacktraceFrame]
+  /// The profiler's samples, symbolized (`kernelOptions` had
+  /// "profile=HZ"); the raw samples are in `transcript.profile`.
+  public var profile: FoldedProfile? = nil
   /// The program's output, when the sink was `.capture`; else empty.
   public var stdout: [UInt8]
   public var stderr: [UInt8]
@@ -259,7 +262,7 @@ public func runInVilla(
     throw .hostFailure("cannot write the boot bundle: \(error.message)")
   }
 
-  let launch = QEMULaunch(
+  var launch = QEMULaunch(
     qemuPath: configuration.qemuPath, machine: configuration.machine,
     accelerator: accelerator, memoryMiB: configuration.memoryMiB,
     kernelPath: kernelPath, bundlePath: bundlePath,
@@ -267,6 +270,7 @@ public func runInVilla(
     kernelChannelPath: channelPaths.kernel,
     portForwards: configuration.portForwards,
     extraArguments: configuration.extraQEMUArguments)
+  launch.kernelChannelSocket = kernelChannelDescriptor
 
   // The pump's consumers: the program's streams into the sink, the
   // kernel channel through the splitter into the transcript.
@@ -281,7 +285,19 @@ public func runInVilla(
         // Like strace, the trace goes to stderr as it happens.
         try? POSIX.writeAll(errFD, Array("\(text)\n".utf8))
       }
-      guard let text = transcript.take(record) else { continue }
+      let text = transcript.take(record)
+      if case .countersEnd("request") = record,
+        case .stream(_, let errFD, _) = sink,
+        let snapshot = transcript.requestedCounters.last
+      {
+        // Asked for while the program runs (SIGUSR1): shown at once.
+        let lines = ["villa: counters on request:"] + StatsReport.text(
+          program: configuration.programPath, counters: snapshot.counters,
+          syscalls: snapshot.syscalls)
+        try? POSIX.writeAll(errFD, Array(
+          lines.joined(separator: "\n").utf8 + [UInt8(ascii: "\n")]))
+      }
+      guard let text else { continue }
       if case .stream(_, _, let logFD?) = sink {
         try? POSIX.writeAll(logFD, Array("kernel: \(text)\n".utf8))
       }
@@ -313,11 +329,17 @@ public func runInVilla(
       symbolizeBacktrace(transcript.frames, kernel: kernel))
   }
 
-  return RunOutcome(
+  var outcome = RunOutcome(
     exit: programExit(for: termination, transcript: transcript),
     transcript: transcript, backtrace: backtrace,
     stdout: stdout, stderr: stderr, termination: termination,
     qemuCommandLine: launch.commandLine, accelerator: accelerator)
+  if let samples = transcript.profile {
+    outcome.profile = ProfileReport.fold(
+      samples, program: program.bytes,
+      kernel: (try? readFile(kernelPath)) ?? [])
+  }
+  return outcome
 }
 
 /// Writes program output; false once the reader has gone away.

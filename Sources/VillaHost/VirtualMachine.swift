@@ -1,9 +1,11 @@
 // Running QEMU and pumping its three serial channels.
 //
 // Each UART writes into a pipe of its own: QEMU is started with the write
-// ends at descriptors 3, 4 and 5 and opens them as /dev/fd/3..5 (its
+// ends at descriptors 3 and 4 and opens them as /dev/fd/3 and 4 (its
 // `file` chardev), so bytes reach villa unchanged and the streams cannot
-// mix. QEMU's own stdout and stderr share a fourth pipe, kept as its
+// mix. The kernel channel is a socket pair instead (descriptor 5, QEMU's
+// `socket` chardev), since villa also writes requests to the kernel.
+// QEMU's own stdout and stderr share a fourth pipe, kept as its
 // diagnostics. One poll(2) loop hands each chunk to its consumer as it
 // arrives, until every pipe reports end of file, which happens when QEMU
 // exits or is killed. villa kills QEMU itself when the timeout expires,
@@ -11,6 +13,7 @@
 // its output goes away.
 
 import Glibc
+import HostLink
 
 /// How the QEMU process ended.
 public enum QEMUStatus: Equatable, Sendable {
@@ -52,9 +55,11 @@ struct ChannelConsumers {
   var kernel: ([UInt8]) -> Void
 }
 
-/// The paths QEMU opens for the three channels: descriptors 3, 4 and 5.
+/// The paths QEMU opens for the three channels: descriptors 3, 4 and 5;
+/// QEMU takes the kernel channel's socket as descriptor 5 itself.
 let channelPaths = (stdout: "/dev/fd/3", stderr: "/dev/fd/4",
                     kernel: "/dev/fd/5")
+let kernelChannelDescriptor: Int32 = 5
 
 /// Starts QEMU with `commandLine` and pumps its channels until it ends.
 func runQEMU(
@@ -67,10 +72,11 @@ func runQEMU(
   defer { open.filter { $0 >= 0 }.forEach(POSIX.close) }
   do {
     defer { if open.count < 4 { writeEnds.forEach(POSIX.close) } }
-    for _ in 0..<4 {
-      let made = try POSIX.makePipe()
-      open.append(made.read)
-      writeEnds.append(made.write)
+    for slot in 0..<4 {
+      let made = slot == 2
+        ? try POSIX.makeSocketPair() : try POSIX.makePipe()
+      open.append(made.0)
+      writeEnds.append(made.1)
     }
   } catch {
     throw .hostFailure("cannot create pipes: \(error.message)")
@@ -133,10 +139,15 @@ func runQEMU(
       throw .hostFailure("cannot wait for QEMU: \(error.message)")
     }
 
-    if let interruptFD, ready.last == true,
-      let signal = VillaInterrupts.takeSignal(from: interruptFD)
-    {
-      stop(.interrupted(signal))
+    if let interruptFD, ready.last == true {
+      for signal in VillaInterrupts.takeSignals(from: interruptFD) {
+        if signal != VillaInterrupts.counterRequestSignal {
+          stop(.interrupted(signal))
+        } else if open[2] >= 0 {
+          var request = MachineContract.counterDumpRequest
+          _ = write(open[2], &request, 1)
+        }
+      }
     }
 
     for (position, slot) in active.enumerated() where ready[position] {

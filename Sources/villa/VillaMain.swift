@@ -32,6 +32,9 @@ struct VillaCommandLine {
         return try traceDiff(options)
       case .image(let command):
         return try image(command)
+      case .profileSVG(let input, let output, let title, let width):
+        return try profileSVG(input: input, output: output, title: title,
+                              width: width)
       }
       return 0
     } catch {
@@ -154,6 +157,10 @@ struct VillaCommandLine {
     if options.stats || options.statsJSON != nil {
       configuration.kernelOptions.append("stats")
     }
+    if options.profilePath != nil {
+      configuration.kernelOptions.append(
+        "profile=\(options.profileFrequency)")
+    }
     configuration.portForwards = options.portForwards
 
     // A closed reader must end the run (EPIPE), not kill villa, and an
@@ -183,7 +190,32 @@ struct VillaCommandLine {
         throw .hostFailure("cannot write \(path)")
       }
     }
+    if let path = options.profilePath {
+      try writeProfile(outcome, to: path,
+                       program: program.isEmpty ? options.image ?? "" : program)
+    }
     return outcome.status
+  }
+
+  /// `--profile FILE`: the folded stacks to FILE, the top list to stderr.
+  static func writeProfile(_ outcome: RunOutcome, to path: String,
+                           program: String) throws(VillaError)
+  {
+    guard let profile = outcome.profile,
+      let samples = outcome.transcript.profile
+    else {
+      printError("villa: no profile: the kernel sent no samples")
+      return
+    }
+    guard FileManager.default.createFile(
+      atPath: path, contents: Data(profile.text.utf8))
+    else { throw .hostFailure("cannot write \(path)") }
+    for line in ProfileReport.text(
+      program: program, profile: profile, frequency: samples.frequency,
+      lostSamples: samples.lostSamples, outputPath: path)
+    {
+      printError(line)
+    }
   }
 
   /// Runs the program on the host under strace and in Villa with --trace,
@@ -216,6 +248,31 @@ struct VillaCommandLine {
       host: TraceDiff.filtered(host), villa: TraceDiff.filtered(villa))
     for line in lines { printOut(line) }
     return differs ? 1 : 0
+  }
+
+  /// `villa profile-svg`: folded stacks in, a flame graph out ("-" reads
+  /// standard input).
+  static func profileSVG(input: String, output: String, title: String?,
+                         width: Int) throws(VillaError) -> Int32
+  {
+    let handle = input == "-"
+      ? FileHandle.standardInput : FileHandle(forReadingAtPath: input)
+    guard let handle, let data = try? handle.readToEnd() ?? Data() else {
+      throw .hostFailure("cannot read \(input)")
+    }
+    let profile: FoldedProfile
+    do throws(FoldedParseError) {
+      profile = try FoldedProfile.parse(String(decoding: data, as: UTF8.self))
+    } catch {
+      throw .hostFailure("\(input): \(error.message)")
+    }
+    let svg = FlameGraph.svg(
+      profile, title: title ?? "Flame graph of \(input)", width: width)
+    guard FileManager.default.createFile(atPath: output,
+                                         contents: Data(svg.utf8)) else {
+      throw .hostFailure("cannot write \(output)")
+    }
+    return 0
   }
 
   /// `villa image ...`: build an image, or read and change one.

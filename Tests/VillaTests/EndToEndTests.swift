@@ -163,19 +163,7 @@ final class EndToEndTests: XCTestCase {
   /// A static Go program (goroutines, channels, timers) gives the same
   /// output in Villa as on the host. Skipped when Go is not installed.
   func testStaticGoProgram() throws {
-    let go = "/usr/bin/go"
-    try XCTSkipUnless(access(go, X_OK) == 0,
-                      "Go is not installed (tools/setup.sh installs it)")
-    let source = TestPackage.root + "/testprogs/go/goroutines.go"
-    let output = TestPackage.root + "/.build/testprogs/go/goroutines"
-    let cache = TestPackage.root + "/.build/go-cache"
-    let build = try runOnHost(
-      go, arguments: ["build", "-o", output, source],
-      environment: ["CGO_ENABLED=0", "GOCACHE=" + cache, "HOME=/tmp",
-                    "PATH=/usr/bin:/bin", "GOFLAGS=-buildvcs=false"],
-      standardInput: [], timeout: 600)
-    XCTAssertEqual(build.exit, .exited(0),
-                   "go build: " + text(build.stderr))
+    let output = try TestPackage.goProgram("goroutines")
     let host = try runOnHost(output, arguments: [], environment: [],
                              standardInput: [], timeout: 60)
     XCTAssertEqual(host.exit, .exited(0), "on the host: \(host.exit)")

@@ -64,3 +64,79 @@ final class StatsTests: XCTestCase {
       && $0.contains(" \(calls) ") }, text.joined(separator: "\n"))
   }
 }
+
+/// Counters on request: SIGUSR1 to villa while the program runs makes the
+/// kernel send its counters at once. The program makes `before` getpid
+/// calls, says "ready", sleeps, then makes `after` more; the counters
+/// asked for in between must show `before`, those at exit both.
+final class CountersOnRequestTests: XCTestCase {
+  func testSIGUSR1DumpsTheCountersWhileTheProgramRuns() throws {
+    let kernel = try TestPackage.kernel()
+    let directory = NSTemporaryDirectory() + "villa-request-\(getpid())"
+    try FileManager.default.createDirectory(
+      atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let program = directory + "/on-request"
+    let build = try runOnHost(
+      "/usr/bin/gcc",
+      arguments: ["-static", "-O2", "-o", program,
+                  TestPackage.root + "/testprogs/stats/on-request.c"],
+      environment: ["PATH=/usr/bin:/bin"], standardInput: [], timeout: 120)
+    XCTAssertEqual(build.exit, .exited(0), String(decoding: build.stderr,
+                                                  as: UTF8.self))
+
+    // The CLI's signal routing, in this process: SIGUSR1 goes to the VM.
+    try VillaInterrupts.install()
+    let before = 321, after = 45
+    var configuration = RunConfiguration(
+      programPath: program, arguments: ["\(before)", "3", "\(after)"],
+      kernelPath: kernel, accelerator: .tcg, timeout: .seconds(60))
+    configuration.kernelOptions = ["stats"]
+
+    // The program's stdout comes through a pipe, watched for "ready".
+    var ends: [Int32] = [-1, -1]
+    XCTAssertEqual(pipe(&ends), 0)
+    let readEnd = ends[0]
+    let errors = directory + "/stderr"
+    let errorFD = open(errors, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let watcher = Thread {
+      var seen: [UInt8] = []
+      var buffer = [UInt8](repeating: 0, count: 256)
+      while true {
+        let count = read(readEnd, &buffer, buffer.count)
+        guard count > 0 else { break }
+        seen += buffer[..<count]
+        if String(decoding: seen, as: UTF8.self).contains("ready\n") {
+          kill(getpid(), SIGUSR1)
+          break
+        }
+      }
+      // Drain the rest so the program never blocks on its output.
+      while read(readEnd, &buffer, buffer.count) > 0 {}
+      close(readEnd)
+    }
+    watcher.start()
+    let outcome = try runInVilla(
+      configuration,
+      sink: .stream(stdout: ends[1], stderr: errorFD, kernelLog: nil))
+    close(ends[1])
+    close(errorFD)
+    XCTAssertEqual(outcome.exit, .exited(0), "\(outcome.kernelLog)")
+
+    let requested = try XCTUnwrap(outcome.transcript.requestedCounters.first,
+                                  "no counters on request")
+    XCTAssertEqual(outcome.transcript.requestedCounters.count, 1)
+    func getpids(_ rows: [SyscallCounter]) -> UInt64? {
+      rows.first { $0.name == "getpid" }?.calls
+    }
+    XCTAssertEqual(getpids(requested.syscalls), UInt64(before))
+    XCTAssertEqual(getpids(outcome.transcript.syscallCounters),
+                   UInt64(before + after))
+    // villa printed them on stderr as they came.
+    let printed = try String(contentsOfFile: errors, encoding: .utf8)
+    XCTAssertTrue(printed.contains("villa: counters on request:"), printed)
+    XCTAssertTrue(printed.split(separator: "\n").contains {
+      $0.hasSuffix(" getpid") && $0.contains(" \(before) ")
+    }, printed)
+  }
+}

@@ -13,6 +13,7 @@
 import Foundation
 import Glibc
 import VillaHost
+import XCTest
 
 // Two C library calls that Swift's Glibc module does not show (they need
 // _GNU_SOURCE); both have plain C signatures, so calling them by symbol
@@ -90,6 +91,27 @@ enum TestPackage {
         "tools/build-testprogs.sh", attempts: 1)
     }
     return try programsResult!.get()
+  }
+
+  /// Builds testprogs/go/NAME.go as a static binary (cgo off) and
+  /// returns its path; skips the calling test when Go is not installed.
+  static func goProgram(_ name: String) throws -> String {
+    let go = "/usr/bin/go"
+    try XCTSkipUnless(access(go, X_OK) == 0,
+                      "Go is not installed (tools/setup.sh installs it)")
+    let source = root + "/testprogs/go/\(name).go"
+    let output = root + "/.build/testprogs/go/\(name)"
+    let build = try runOnHost(
+      go, arguments: ["build", "-o", output, source],
+      environment: ["CGO_ENABLED=0", "GOCACHE=" + root + "/.build/go-cache",
+                    "HOME=/tmp", "PATH=/usr/bin:/bin",
+                    "GOFLAGS=-buildvcs=false"],
+      standardInput: [], timeout: 600)
+    guard build.exit == .exited(0) else {
+      throw HarnessError(
+        "go build \(name).go: " + String(decoding: build.stderr, as: UTF8.self))
+    }
+    return output
   }
 
   /// Runs a build script (each changes to the package root itself);

@@ -4,7 +4,8 @@
  * PORT (argv[1]) it echoes every TCP connection's bytes back and every
  * UDP datagram to its sender, all from one thread with non-blocking
  * sockets. A UDP datagram "quit" ends it; it then prints how many TCP
- * connections it served and how many bytes and datagrams it echoed.
+ * connections it served and how many bytes and datagrams it echoed,
+ * and on stderr the most connections it held open at once.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
     epoll_ctl(epoll, EPOLL_CTL_ADD, datagrams, &event);
 
     long connections = 0, bytes = 0, echoed_datagrams = 0;
+    long open_now = 0, open_peak = 0;
     int running = 1;
     while (running) {
         struct epoll_event ready[64];
@@ -83,6 +85,8 @@ int main(int argc, char **argv)
                                             .data.ptr = p};
                     epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &e);
                     connections++;
+                    if (++open_now > open_peak)
+                        open_peak = open_now;
                 }
                 continue;
             }
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
                 epoll_ctl(epoll, EPOLL_CTL_DEL, p->fd, NULL);
                 close(p->fd);
                 free(p);
+                open_now--;
                 continue;
             }
             /* Wait for room to write the rest, or for more to read. */
@@ -147,5 +152,6 @@ int main(int argc, char **argv)
     }
     printf("tcp connections %ld, bytes %ld; udp datagrams %ld\n",
            connections, bytes, echoed_datagrams);
+    fprintf(stderr, "at most %ld connections open at once\n", open_peak);
     return 0;
 }

@@ -72,6 +72,11 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
     KernelChannel.writeLine(KernelChannelRecord.exit(126).line)
     MachineExit.programEnded()
   }
+  // The segments are copies now; the program's bytes read from the
+  // image are not needed any more.
+  if let imageProgram, let start = imageProgram.baseAddress {
+    UnsafeMutableRawPointer(mutating: start).deallocate()
+  }
   let files = process.files
   // stdin, stdout and stderr.
   _ = try? files.install(BundledInput(bytes: launch.standardInput))
@@ -81,6 +86,8 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   for thread in process.threads { Scheduler.add(thread) }
   log.info("boot done in \(Clock.monotonicNanoseconds() / 1000) us; "
     + "starting the program")
+  Profiler.start()
+  HostRequests.start()
   Scheduler.run()
 }
 
@@ -134,6 +141,11 @@ private func applyOptions(_ options: [[UInt8]]) {
       // Read when the root filesystem is built.
     } else if text == "stats" {
       Counters.enabled = true
+    } else if text.hasPrefix("profile=") {
+      if !Profiler.configure(text) {
+        log.warn("profile: '\(text)' is not a rate of 1 to"
+          + " \(Profiler.maximumFrequency) samples per second")
+      }
     } else if text == "list-syscalls" {
       // Handled once the options are applied.
     } else if text == "test-panic" {

@@ -2,15 +2,33 @@
 // happens (one CPU, no locks needed); the per-syscall ones live in the
 // dispatcher. With the "stats" option the kernel sends them all to the
 // host when the program ends, as @counter and @syscall-counter records
-// (format version 1, names in HostLink's CounterNames), and `villa run
-// --stats` renders them.
+// (format version 1, names in HostLink's CounterNames) closed by
+// "@counters-end exit", and `villa run --stats` renders them. The host
+// may also ask for them while the program runs (HostRequests).
 
 import Arch
 import HostLink
 import LinuxABI
 
 enum Counters {
+  /// Why a set of counters is sent.
+  enum Reason: String {
+    case exit
+    case request
+  }
+
   static var enabled = false
+#if VILLA_NO_COUNTERS
+  // Built with -DVILLA_NO_COUNTERS (bench/counters.sh), to measure what
+  // counting costs: every counter reads 0 and bumping it compiles to
+  // nothing. The dispatcher leaves out its per-call figures likewise.
+  static var pageFaults: UInt64 { get { 0 } set {} }
+  static var voluntarySwitches: UInt64 { get { 0 } set {} }
+  static var involuntarySwitches: UInt64 { get { 0 } set {} }
+  static var timerInterrupts: UInt64 { get { 0 } set {} }
+  static var deviceInterrupts: UInt64 { get { 0 } set {} }
+  static var syscallCycles: UInt64 { get { 0 } set {} }
+#else
   static var pageFaults: UInt64 = 0
   static var voluntarySwitches: UInt64 = 0
   static var involuntarySwitches: UInt64 = 0
@@ -18,19 +36,21 @@ enum Counters {
   static var deviceInterrupts: UInt64 = 0
   /// Cycles spent handling system calls (kernel time on their behalf).
   static var syscallCycles: UInt64 = 0
+#endif
 
-  /// Sends every counter; called as the program ends.
-  static func report() {
-    guard enabled else { return }
+  /// Sends every counter: as the program ends when "stats" is on, and
+  /// whenever the host asks.
+  static func report(reason: Reason = .exit) {
+    guard enabled || reason == .request else { return }
     func send(_ name: String, _ value: UInt64) {
       KernelChannel.writeLine(
         KernelChannelRecord.counter(name: name, value: value).line)
     }
     let uptime = Clock.monotonicNanoseconds()
-    let idle = Scheduler.idleNanoseconds
-    // Whole seconds first: cycles times 10^9 passes 2^64 after seven
-    // seconds of system calls at 2.6 GHz, which a disk-bound program
-    // reaches (and the kernel has no 128-bit division).
+    let idle = Scheduler.idleNanosecondsNow
+    // Cycles times 10^9 passes 2^64 after about 18 s of system calls at
+    // 1 GHz: whole seconds and the remainder are converted apart (the
+    // kernel has no 128-bit division).
     let hz = max(Clock.tscHz, 1)
     let kernel = syscallCycles / hz * 1_000_000_000
       + syscallCycles % hz * 1_000_000_000 / hz
@@ -84,5 +104,7 @@ enum Counters {
         cycles: entry.cycles).line)
     }
     send(CounterNames.syscalls, total)
+    KernelChannel.writeLine(
+      KernelChannelRecord.countersEnd(reason: reason.rawValue).line)
   }
 }

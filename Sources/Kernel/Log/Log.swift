@@ -58,9 +58,13 @@ struct Logger {
 
 /// The kernel channel: log lines and records for the host.
 enum KernelChannel {
+  /// Writes one line whole: interrupts are off meanwhile, so a record the
+  /// timer interrupt writes (a profiler sample) never lands inside it.
   static func writeLine(_ line: String) {
+    let guardState = InterruptGuard()
     let port = SerialPort.kernelChannel
     port.write(line)
     port.write(UInt8(ascii: "\n"))
+    guardState.restore()
   }
 }

@@ -16,7 +16,10 @@ private let log = Logger("memory")
 
 enum FrameAllocator {
   static let pageSize: UInt64 = 4096
-  static let maxOrder = 10
+  /// 2^15 pages, 128 MiB: the largest block, and so the largest
+  /// contiguous heap allocation (a program read whole from the root
+  /// filesystem before it is loaded is one).
+  static let maxOrder = 15
 
   /// What a frame's table word says, in its high byte.
   enum Tag: UInt8 {

@@ -136,6 +136,12 @@ enum NetworkService {
     if framesDropped > 0 {
       log.info("\(framesDropped) frames were dropped on full queues")
     }
+    if let c = try? inspect({ (stack) throws(NetError) in stack.statistics }) {
+      log.info("tcp: \(c.tcpSegmentsSent) segments sent, "
+        + "\(c.tcpRetransmissions) retransmitted (\(c.tcpFastRetransmits) "
+        + "fast, \(c.tcpTimeouts) timeouts), \(c.tcpResetsSent) resets, "
+        + "\(c.tcpListenOverflows) SYNs dropped on full backlogs")
+    }
     if closing > 0 {
       log.warn("exit: \(closing) connections still sending after "
         + "\(exitDrainLimit / 1_000_000) ms; stopping anyway")

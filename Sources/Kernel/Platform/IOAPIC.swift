@@ -25,6 +25,11 @@ enum IOAPIC {
     write(0x10 + 2 * UInt32(gsi), low)
   }
 
+  /// Whether a handler already owns `gsi`.
+  static func isRouted(gsi: Int) -> Bool {
+    gsi >= 0 && gsi < handlers.count && handlers[gsi] != nil
+  }
+
   /// Runs the handler of an interrupt vector; false if it is not ours.
   static func dispatch(vector: UInt64) -> Bool {
     guard vector >= UInt64(vectorBase),

@@ -1,8 +1,9 @@
-// 16550 UART output. Villa uses three serial ports as one-way channels to
-// the host: the program's stdout, its stderr, and the kernel channel (log
-// and records for `villa`). Output is polled: a byte goes out as soon as
-// the transmit holding register is empty, so nothing is buffered in the
-// kernel and a crash loses nothing already written.
+// 16550 UART output. Villa uses three serial ports as channels to the
+// host: the program's stdout, its stderr, and the kernel channel (log and
+// records for `villa`, and a few request bytes from it). Output is
+// polled: a byte goes out as soon as the transmit holding register is
+// empty, so nothing is buffered in the kernel and a crash loses nothing
+// already written.
 
 import Arch
 import HostLink
@@ -24,6 +25,16 @@ struct SerialPort {
     arch_outb(base + 3, 0x03)        // 8N1, DLAB off
     arch_outb(base + 2, 0x07)        // enable and clear FIFOs
     arch_outb(base + 4, 0x03)        // DTR, RTS
+  }
+
+  /// Interrupts when a byte arrives (the kernel channel's input).
+  func enableReceiveInterrupt() {
+    arch_outb(base + 1, 0x01)
+  }
+
+  /// The next received byte, if one is waiting (line status bit 0).
+  func read() -> UInt8? {
+    arch_inb(base + 5) & 0x01 != 0 ? arch_inb(base) : nil
   }
 
   func write(_ byte: UInt8) {

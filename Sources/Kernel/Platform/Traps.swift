@@ -71,6 +71,7 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
   if vector == UInt64(LocalAPIC.timerVector) {
     Counters.timerInterrupts &+= 1
     LocalAPIC.endOfInterrupt()
+    Profiler.timerFired(frame)
     Scheduler.timerFired(interruptedUserMode: frame.pointee.fromUserMode)
     return
   }

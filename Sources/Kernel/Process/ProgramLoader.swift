@@ -79,6 +79,7 @@ enum ProgramLoader {
     do {
       file = try ELFFile(bytes: image)
       let bias = LoadPlan.loadBias(for: file, base: AddressSpace.pieBase)
+      Profiler.loadBias = bias
       plan = try LoadPlan(file: file, loadBias: bias,
                           userLimit: AddressSpace.mmapTop)
     } catch {

@@ -26,8 +26,17 @@ enum Scheduler {
   private static var sliceEnd: UInt64 = 0
   private(set) static var contextSwitches: UInt64 = 0
   private(set) static var preemptions: UInt64 = 0
-  /// Time the CPU spent halted with nothing to run.
+  /// Time the CPU spent halted with nothing to run, up to the last
+  /// wake-up; `idleNanosecondsNow` also counts a halt under way.
   private(set) static var idleNanoseconds: UInt64 = 0
+  private static var idleSince: UInt64? = nil
+
+  /// Idle time including the current halt (counters asked for from an
+  /// interrupt that ends one).
+  static var idleNanosecondsNow: UInt64 {
+    guard let idleSince else { return idleNanoseconds }
+    return idleNanoseconds + (Clock.monotonicNanoseconds() - idleSince)
+  }
 
   static func add(_ thread: Thread) {
     let guardState = InterruptGuard()
@@ -54,7 +63,9 @@ enum Scheduler {
       }
       armTimer(now: Clock.monotonicNanoseconds(), slicing: false)
       let idleStart = Clock.monotonicNanoseconds()
+      idleSince = idleStart
       arch_wait_for_interrupt()
+      idleSince = nil
       idleNanoseconds += Clock.monotonicNanoseconds() - idleStart
     }
   }
@@ -219,6 +230,8 @@ enum Scheduler {
   /// slicing and other threads could run, the end of the current slice.
   private static func armTimer(now: UInt64, slicing: Bool) {
     var nearest = KernelTimers.nearestDeadline ?? UInt64.max
+    // The profiler's next sample (.max when it is off).
+    nearest = min(nearest, Profiler.nextSampleDeadline)
     for thread in threads {
       if let deadline = thread.wakeDeadline { nearest = min(nearest, deadline) }
     }

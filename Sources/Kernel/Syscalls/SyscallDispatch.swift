@@ -93,7 +93,9 @@ enum SyscallDispatcher {
       }
     }
     var result: Int
+#if !VILLA_NO_COUNTERS
     let start = arch_rdtsc()
+#endif
     if number >= 0 && number < table.count, let entry = table[number] {
       do {
         result = try entry.handler(arguments)
@@ -104,6 +106,7 @@ enum SyscallDispatcher {
       result = Errno.ENOSYS.syscallResult
       reportMissing(number)
     }
+#if !VILLA_NO_COUNTERS
     if number >= 0 && number < statistics.count {
       let cycles = arch_rdtsc() &- start
       statistics[number].calls &+= 1
@@ -111,6 +114,7 @@ enum SyscallDispatcher {
       if result < 0 && result >= -4095 { statistics[number].errors &+= 1 }
       Counters.syscallCycles &+= cycles
     }
+#endif
     if tracing {
       KernelChannel.writeLine("@trace " + SyscallTrace.line(
         number: number, arguments: arguments, inputs: inputs,
