@@ -28,6 +28,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+
+/* File systems in memory, on which these figures would mean nothing. */
+enum { tmpfs_magic = 0x01021994, ramfs_magic = 0x858458f6 };
 
 enum { chunk_size = 64 * 1024, small_size = 4096, random_ops = 256 };
 
@@ -190,6 +194,12 @@ int main(int argc, char **argv)
     char path[256];
     if (mkdir(folder, 0755) != 0 && errno != EEXIST)
         bench_fail("mkdir DIR");
+    struct statfs where;
+    BENCH_CHECK(statfs(folder, &where));
+    if (where.f_type == tmpfs_magic || where.f_type == ramfs_magic) {
+        errno = EINVAL;
+        bench_fail("DIR is in memory, not on a disk");
+    }
     snprintf(path, sizeof path, "%s/c", folder);
     if (mkdir(path, 0755) != 0 && errno != EEXIST)
         bench_fail("mkdir DIR/c");

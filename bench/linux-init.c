@@ -159,12 +159,20 @@ static void load_modules(void)
     fclose(order);
 }
 
-/* Mounts /dev/vda (ext4) on /data when the disk driver is loaded. */
+/* Mounts /dev/vda (ext4) on /data when the disk driver is loaded, as
+ * /proc/modules tells (/sys is not mounted here). */
 static void mount_disk(void)
 {
-    struct stat info;
-    if (stat("/sys/module/virtio_blk", &info) != 0)
+    char line[256];
+    int loaded = 0;
+    FILE *modules = fopen("/proc/modules", "r");
+    while (modules && fgets(line, sizeof line, modules))
+        loaded |= strncmp(line, "virtio_blk ", 11) == 0;
+    if (modules)
+        fclose(modules);
+    if (!loaded)
         return;
+    struct stat info;
     /* The disk is probed in the background: wait up to two seconds. */
     for (int i = 0; i < 200 && stat("/dev/vda", &info) != 0; i++)
         usleep(10000);
