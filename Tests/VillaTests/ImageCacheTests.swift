@@ -12,7 +12,8 @@ final class ImageCacheTests: XCTestCase {
   private var directory = ""
 
   override func setUpWithError() throws {
-    directory = NSTemporaryDirectory() + "villa-cache-\(getpid())-\(name.hashValue)"
+    directory = NSTemporaryDirectory()
+      + "villa-cache-\(getpid())-\(name.hashValue)"
     try FileManager.default.createDirectory(
       atPath: directory, withIntermediateDirectories: true)
   }
