@@ -294,9 +294,15 @@ END {
   print "An fsync reaches the host as a flush, which QEMU turns into an"
   print "fdatasync of the image file, so the fsync figures include the"
   print "host disk's own flush; they are the cost of real durability on"
-  print "this machine in both guests. The disk program is not run with"
-  print "`-icount`: its requests complete in QEMU's I/O threads on the"
-  print "host's time, so such runs would not repeat exactly."
+  print "this machine in both guests. VillaFS makes a file durable with"
+  print "one log append and one flush; ext4 commits its journal, which"
+  print "takes more than one. Villa is slower where the data path counts:"
+  print "creating files, and sequential writes and cold reads, where each"
+  print "VillaFS request goes through a bounce buffer and a first read of"
+  print "a record also reads the whole record to check its checksum. The"
+  print "disk program is not run with `-icount`: its requests complete in"
+  print "QEMU's I/O threads on the host's time, so such runs would not"
+  print "repeat exactly."
   print ""
 
   if (accel == "tcg") {

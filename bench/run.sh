@@ -30,7 +30,7 @@
 # BENCH_COUNTERS (0 skips bench/counters.sh, the counters' cost, which
 # the report otherwise ends with).
 # Work files, raw results (results.tsv) and every run's output stay in
-# .build/bench/. A full run takes about three minutes on 2 cores.
+# .build/bench/. A full run takes about ten to twelve minutes on 2 cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
