@@ -69,11 +69,15 @@ var kernelTargets: [Target] {
     .target(
       name: "Arch",
       path: "arch/x86_64",
-      exclude: ["kernel.ld"],
+      // vdso/ is a separate user-mode shared object that
+      // tools/build-kernel.sh links first; vdso-image.S embeds it.
+      exclude: ["kernel.ld", "vdso"],
       cSettings: [
         .unsafeFlags([
           "-ffreestanding", "-fno-builtin", "-mno-red-zone",
           "-fno-stack-protector", "-fPIE", "-nostdlibinc",
+          "-DVILLA_VDSO_PATH=\"\(Context.packageDirectory)"
+            + "/.build-kernel/vdso/vdso.so\"",
         ], .when(traits: ["Kernel"])),
       ]),
 

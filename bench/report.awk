@@ -233,6 +233,10 @@ END {
   row("getpid, cycles per call", "timed", "syscall.getpid", "", "%.0f", 0)
   row("write 64 B to /dev/null, cycles per call", "timed",
       "syscall.write_null", "", "%.0f", 0)
+  row("clock_gettime(CLOCK_MONOTONIC) through libc (vDSO), cycles",
+      "timed", "clock.vdso", "", "%.0f", 0)
+  row("clock_gettime(CLOCK_MONOTONIC) as a system call, cycles",
+      "timed", "clock.syscall", "", "%.0f", 0)
   row("pipe round trip between two threads, cycles", "timed",
       "ipc.pipe_round_trip", "", "%.0f", 0)
   row("futex round trip between two threads, cycles", "timed",
@@ -251,6 +255,14 @@ END {
       "mib_per_s", "%.1f", 1)
   row("/tmp: write 4 KiB + fsync, cycles", "timed", "files.write_fsync",
       "", "%.0f", 0)
+  row("/tmp: first write to a page of a MAP_SHARED file mapping, cycles",
+      "timed", "mapped.fault_shared", "", "%.0f", 0)
+  row("/tmp: first read of a page of a MAP_PRIVATE file mapping, cycles",
+      "timed", "mapped.fault_private", "", "%.0f", 0)
+  row("/tmp: msync(MS_SYNC) of 1 MiB of dirty shared pages, MiB/s",
+      "timed", "mapped.msync", "mib_per_s", "%.1f", 1)
+  row("/tmp: read 64 KiB of a file mapped shared, MiB/s", "timed",
+      "mapped.read_after", "mib_per_s", "%.1f", 1)
   print ""
   print "The /tmp figures are for tmpfs in both guests: they compare"
   print "in-memory file code, not storage, and fsync has nothing to write"
@@ -324,6 +336,8 @@ END {
     icount_row("VM start to the program's exit", "boot.exit", "%.0f")
     icount_row("getpid", "syscall.getpid", "%.1f")
     icount_row("write 64 B to /dev/null", "syscall.write_null", "%.1f")
+    icount_row("clock_gettime through the vDSO", "clock.vdso", "%.1f")
+    icount_row("clock_gettime as a system call", "clock.syscall", "%.1f")
     icount_row("pipe round trip", "ipc.pipe_round_trip", "%.1f")
     icount_row("futex round trip", "ipc.futex_round_trip", "%.1f")
     icount_row("page fault, per page", "memory.page_fault", "%.1f")
@@ -333,6 +347,13 @@ END {
     icount_row("/tmp: write 64 KiB", "files.write", "%.1f")
     icount_row("/tmp: read 64 KiB", "files.read", "%.1f")
     icount_row("/tmp: write 4 KiB + fsync", "files.write_fsync", "%.1f")
+    icount_row("/tmp: MAP_SHARED file page fault", "mapped.fault_shared",
+               "%.1f")
+    icount_row("/tmp: MAP_PRIVATE file page fault", "mapped.fault_private",
+               "%.1f")
+    icount_row("/tmp: msync of 1 MiB", "mapped.msync", "%.1f")
+    icount_row("/tmp: read 64 KiB of a mapped file", "mapped.read_after",
+               "%.1f")
     print ""
     print "Where Villa's instruction count is close to Linux's or below it"
     print "but its cycles in the timed table are well above, the difference"

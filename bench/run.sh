@@ -57,10 +57,10 @@ icount_qemu=(-icount shift=0,sleep=off
              -cpu max,rdrand=off,rdseed=off)
 
 # The benchmark programs and their arguments (counts per timed round).
-programs=(hello syscalls ipc memory files disk)
+programs=(hello syscalls ipc memory files mapped-files disk)
 declare -A program_args=(
   [hello]="" [syscalls]="20000" [ipc]="2000" [memory]="2000"
-  [files]="200 2" [disk]="/data 100 8"
+  [files]="200 2" [mapped-files]="" [disk]="/data 100 8"
 )
 disk_mib=${BENCH_DISK_MIB:-256}
 

@@ -4,10 +4,13 @@
  * streams: stdout is writable, stdin (a pipe with data whose writer is
  * gone) is readable and hung up, an empty pipe is not readable until
  * written, a timeout of 0 returns at once, and a closed descriptor shows
- * POLLNVAL.
+ * POLLNVAL. Edge-triggered epoll on a pipe reports the edges Linux's
+ * pipe makes: each write for the reader, a full pipe made writable for
+ * the writer, and a close.
  */
 #include "check.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -95,6 +98,51 @@ int main(void)
               epoll_ctl(ep, EPOLL_CTL_ADD, 40, &event), EBADF);
     CHECK_ERR("epoll_wait with no room", epoll_wait(ep, got, 0, 0), EINVAL);
     close(ep);
+
+    SECTION("edge-triggered epoll on a pipe");
+    {
+        /* Linux's pipe wakes its reader on every write and its writer
+         * when a read makes a full pipe writable again; an edge-
+         * triggered interest reports exactly those. */
+        int ends[2];
+        CHECK_RET("pipe2", pipe2(ends, O_NONBLOCK), 0);
+        int readers = epoll_create1(0), writers = epoll_create1(0);
+        struct epoll_event in = {.events = EPOLLIN | EPOLLET};
+        struct epoll_event out = {.events = EPOLLOUT | EPOLLET};
+        struct epoll_event got[2];
+        epoll_ctl(readers, EPOLL_CTL_ADD, ends[0], &in);
+        epoll_ctl(writers, EPOLL_CTL_ADD, ends[1], &out);
+        CHECK_RET("empty: no input edge", epoll_wait(readers, got, 2, 0), 0);
+        CHECK_RET("a write", write(ends[1], "a", 1), 1);
+        CHECK_RET("is an edge", epoll_wait(readers, got, 2, 0), 1);
+        CHECK_RET("reported once", epoll_wait(readers, got, 2, 0), 0);
+        CHECK_RET("a second write", write(ends[1], "b", 1), 1);
+        CHECK_RET("is another, unread data or not",
+                  epoll_wait(readers, got, 2, 0), 1);
+        char byte;
+        CHECK_RET("a partial read", read(ends[0], &byte, 1), 1);
+        CHECK_RET("is no input edge", epoll_wait(readers, got, 2, 0), 0);
+        CHECK_RET("writable at first", epoll_wait(writers, got, 2, 0), 1);
+        CHECK_RET("reported once", epoll_wait(writers, got, 2, 0), 0);
+        CHECK_RET("the last byte read", read(ends[0], &byte, 1), 1);
+        CHECK_RET("is no output edge", epoll_wait(writers, got, 2, 0), 0);
+        static char block[4096];
+        while (write(ends[1], block, sizeof block) > 0)
+            continue;
+        CHECK_EQ("until the pipe is full", errno, EAGAIN);
+        epoll_wait(writers, got, 2, 0);
+        static char drain[65536];
+        CHECK("reading it out", read(ends[0], drain, sizeof drain) > 0);
+        CHECK_RET("makes it writable: an edge",
+                  epoll_wait(writers, got, 2, 0), 1);
+        close(ends[1]);
+        CHECK_RET("the writer's close is an edge",
+                  epoll_wait(readers, got, 2, 0), 1);
+        CHECK_EQ("with hang-up", got[0].events & EPOLLHUP, EPOLLHUP);
+        close(ends[0]);
+        close(readers);
+        close(writers);
+    }
 
     SECTION("eventfd");
     int ev = eventfd(3, 0);

@@ -127,6 +127,13 @@ public enum IPOption {
   public static let timeToLive: Int32 = 2
 }
 
+/// Option names at `IPPROTO_IPV6` (ipv6(7)).
+public enum IPv6Option {
+  /// `IPV6_V6ONLY`: the socket carries IPv6 only, never IPv4-mapped
+  /// traffic.
+  public static let v6Only: Int32 = 26
+}
+
 /// `MSG_*`: the `flags` of send(2) and recv(2), and `msg_flags`.
 public enum MessageFlags {
   /// `MSG_OOB`: urgent data.
@@ -197,6 +204,80 @@ public struct SockaddrIn: LinuxStruct, Hashable, Sendable {
     }
     port = reader.read(UInt16.self, at: 2).byteSwapped
     address = reader.read(UInt32.self, at: 4).byteSwapped
+  }
+}
+
+/// `struct sockaddr_in6` (28 bytes): family, port (big-endian), flow
+/// information, the 16-byte address, and the scope id (ipv6(7)).
+public struct SockaddrIn6: LinuxStruct, Hashable, Sendable {
+  /// `sin6_port`, at offset 2 (big-endian in memory).
+  public var port: UInt16
+  /// `sin6_flowinfo`, at offset 4.
+  public var flowInfo: UInt32
+  /// `sin6_addr`, at offset 8, in network order.
+  public var address: [UInt8]
+  /// `sin6_scope_id`, at offset 24.
+  public var scopeID: UInt32
+
+  public init(address: [UInt8], port: UInt16, flowInfo: UInt32 = 0,
+              scopeID: UInt32 = 0)
+  {
+    self.address = address
+    self.port = port
+    self.flowInfo = flowInfo
+    self.scopeID = scopeID
+  }
+
+  public static let byteCount = 28
+  /// The shortest address Linux takes: the RFC 2133 layout, which had no
+  /// scope id (SIN6_LEN_RFC2133).
+  public static let minimumByteCount = 24
+
+  /// The IPv4-mapped address ::ffff:a.b.c.d of an IPv4 address (host
+  /// order), except that 0.0.0.0 maps to ::, as Linux names a socket
+  /// bound to the wildcard.
+  public static func mapped(ipv4 address: UInt32) -> [UInt8] {
+    if address == 0 { return [UInt8](repeating: 0, count: 16) }
+    return [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF]
+      + [UInt8(address >> 24), UInt8(address >> 16 & 0xFF),
+         UInt8(address >> 8 & 0xFF), UInt8(address & 0xFF)]
+  }
+
+  /// The IPv4 address (host order) that `address` carries: :: is the
+  /// wildcard 0.0.0.0, ::ffff:a.b.c.d is a.b.c.d; nil for any other,
+  /// a real IPv6 address.
+  public var ipv4: UInt32? {
+    if address.allSatisfy({ $0 == 0 }) { return 0 }
+    guard address[0..<10].allSatisfy({ $0 == 0 }),
+      address[10] == 0xFF, address[11] == 0xFF
+    else { return nil }
+    return UInt32(address[12]) << 24 | UInt32(address[13]) << 16
+      | UInt32(address[14]) << 8 | UInt32(address[15])
+  }
+
+  public func encoded() -> [UInt8] {
+    var writer = ByteWriter(count: Self.byteCount)
+    writer.put(AddressFamily.inet6, at: 0)
+    writer.put(port.byteSwapped, at: 2)
+    writer.put(flowInfo, at: 4)
+    for (i, byte) in address.prefix(16).enumerated() {
+      writer.put(byte, at: 8 + i)
+    }
+    writer.put(scopeID, at: 24)
+    return writer.bytes
+  }
+
+  /// Decodes 24 or more bytes (the scope id is zero when absent); the
+  /// family is not checked here.
+  public init?(bytes: some RandomAccessCollection<UInt8>) {
+    let count = min(bytes.count, Self.byteCount)
+    guard count >= Self.minimumByteCount,
+      let reader = ByteReader(Array(bytes.prefix(count)), count: count)
+    else { return nil }
+    port = reader.read(UInt16.self, at: 2).byteSwapped
+    flowInfo = reader.read(UInt32.self, at: 4)
+    address = (8..<24).map { reader.read(UInt8.self, at: $0) }
+    scopeID = count >= Self.byteCount ? reader.read(UInt32.self, at: 24) : 0
   }
 }
 

@@ -69,6 +69,11 @@ public struct QEMULaunch: Equatable, Sendable {
   public var kernelChannelSocket: Int32? = nil
   /// Host ports forwarded into the guest through the user network.
   public var portForwards: [PortForward]
+  /// A raw disk image attached as the guest's virtio-blk disk.
+  public var diskImagePath: String?
+  /// Attach the disk through a copy-on-write overlay that QEMU deletes
+  /// when it exits (`snapshot=on`), leaving the image file unchanged.
+  public var diskSnapshot = false
   /// Appended last, verbatim.
   public var extraArguments: [String]
 
@@ -76,7 +81,8 @@ public struct QEMULaunch: Equatable, Sendable {
     qemuPath: String, machine: MachineType, accelerator: Accelerator,
     memoryMiB: Int, kernelPath: String, bundlePath: String,
     stdoutPath: String, stderrPath: String, kernelChannelPath: String,
-    portForwards: [PortForward] = [], extraArguments: [String] = []
+    portForwards: [PortForward] = [], diskImagePath: String? = nil,
+    extraArguments: [String] = []
   ) {
     self.qemuPath = qemuPath
     self.machine = machine
@@ -88,6 +94,7 @@ public struct QEMULaunch: Equatable, Sendable {
     self.stderrPath = stderrPath
     self.kernelChannelPath = kernelChannelPath
     self.portForwards = portForwards
+    self.diskImagePath = diskImagePath
     self.extraArguments = extraArguments
   }
 
@@ -123,6 +130,7 @@ public struct QEMULaunch: Equatable, Sendable {
       "isa-debug-exit,iobase=\(hex(MachineContract.debugExitPort)),iosize=0x04",
     ]
     result += networkArguments
+    result += diskArguments
     for channel in SerialChannel.allCases {
       var chardev =
         "file,id=\(channel.chardevID),path=\(escaped(path(for: channel)))"
@@ -145,8 +153,6 @@ public struct QEMULaunch: Equatable, Sendable {
   /// DNS relay 10.0.2.3; `-p` adds a hostfwd rule per forward. On q35
   /// the device is PCI and its option ROM (iPXE) is left out, which
   /// would only slow the firmware down.
-  /// TODO(net): the kernel has no virtio-pci transport yet, so on q35 the
-  /// card is present but not driven, and only loopback works.
   public var networkArguments: [String] {
     var netdev = "user,id=\(QEMULaunch.networkID)"
     for forward in portForwards { netdev += ",hostfwd=" + forward.hostfwd }
@@ -156,9 +162,36 @@ public struct QEMULaunch: Equatable, Sendable {
       device = "virtio-net-device,netdev=\(QEMULaunch.networkID)"
     case .q35:
       device = "virtio-net-pci,netdev=\(QEMULaunch.networkID),romfile="
+        + QEMULaunch.modernPCI
     }
     return ["-netdev", netdev, "-device", device]
   }
+
+  /// The disk, when there is one: virtio-blk on the machine's virtio
+  /// bus (virtio-mmio on microvm, PCI on q35).
+  public var diskArguments: [String] {
+    guard let diskImagePath else { return [] }
+    let device: String
+    switch machine {
+    case .microvm: device = "virtio-blk-device,drive=\(QEMULaunch.diskID)"
+    case .q35:
+      device = "virtio-blk-pci,drive=\(QEMULaunch.diskID)"
+        + QEMULaunch.modernPCI
+    }
+    return [
+      "-drive",
+      "file=\(escaped(diskImagePath)),if=none,id=\(QEMULaunch.diskID)"
+        + ",format=raw" + (diskSnapshot ? ",snapshot=on" : ""),
+      "-device", device,
+    ]
+  }
+
+  /// virtio-pci devices are transitional by default (a legacy I/O BAR
+  /// beside the modern structures); the kernel drives only the modern
+  /// interface, so the legacy one is left out.
+  static let modernPCI = ",disable-legacy=on"
+
+  public static let diskID = "villa-disk"
 
   public static let networkID = "villa-net"
 

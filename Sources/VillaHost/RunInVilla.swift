@@ -180,10 +180,6 @@ public func runInVilla(
   let program: ProgramImage
   var programFromImage = false
   if let image = configuration.diskImage {
-    guard configuration.machine == .microvm else {
-      throw .usage("--image needs the microvm machine: the kernel drives"
-        + " virtio-mmio disks, not virtio-pci yet")
-    }
     if configuration.programPath.isEmpty {
       let launch = try VillaImage.readLaunch(image: image)
       program = ProgramImage(
@@ -201,14 +197,6 @@ public func runInVilla(
         searchPath: getenv("PATH").map { String(cString: $0) },
         currentDirectory: POSIX.currentDirectory() ?? "/")
     }
-    // QEMU splits option values at commas; a comma in the path is doubled.
-    let file = image.split(separator: ",", omittingEmptySubsequences: false)
-      .joined(separator: ",,")
-    configuration.extraQEMUArguments += [
-      "-drive", "file=\(file),if=none,id=villa-disk,format=raw"
-        + (configuration.diskSnapshot ? ",snapshot=on" : ""),
-      "-device", "virtio-blk-device,drive=villa-disk",
-    ]
   } else {
     let searchPath = getenv("PATH").map { String(cString: $0) }
     program = try loadProgram(
@@ -269,8 +257,10 @@ public func runInVilla(
     stdoutPath: channelPaths.stdout, stderrPath: channelPaths.stderr,
     kernelChannelPath: channelPaths.kernel,
     portForwards: configuration.portForwards,
+    diskImagePath: configuration.diskImage,
     extraArguments: configuration.extraQEMUArguments)
   launch.kernelChannelSocket = kernelChannelDescriptor
+  launch.diskSnapshot = configuration.diskSnapshot
 
   // The pump's consumers: the program's streams into the sink, the
   // kernel channel through the splitter into the transcript.

@@ -15,9 +15,14 @@
 // fails, so that the list stays true. Transcripts of every run are kept
 // under .build/conformance/ for a closer look.
 //
+// A few programs also run on q35, where interrupts, timers and devices
+// go through other hardware (PCI, MSI-X, SeaBIOS's setup); the whole
+// suite on q35 is `VILLA_TEST_MACHINE=q35`.
+//
 // Environment: VILLA_TEST_ONLY=name[,name...] runs only those programs;
 // VILLA_TEST_JOBS (default 2) is how many programs run at once;
-// VILLA_TEST_ACCEL picks tcg, kvm or auto (the default).
+// VILLA_TEST_ACCEL picks tcg, kvm or auto (the default);
+// VILLA_TEST_MACHINE picks microvm (the default) or q35.
 
 import Foundation
 import Glibc
@@ -157,6 +162,35 @@ struct ConformanceResult: Sendable {
 
 final class ConformanceTests: XCTestCase {
   func testEveryProgramAgreesWithTheHost() throws {
+    let environment = ProcessInfo.processInfo.environment
+    var machine = MachineType.microvm
+    if let name = environment["VILLA_TEST_MACHINE"], !name.isEmpty {
+      guard let chosen = MachineType(rawValue: name) else {
+        throw HarnessError("VILLA_TEST_MACHINE must be microvm or q35")
+      }
+      machine = chosen
+    }
+    let only = environment["VILLA_TEST_ONLY"].map {
+      Set($0.split(separator: ",").map(String.init))
+    }
+    try runSuite(only: only, machine: machine)
+  }
+
+  /// A sample on q35: start-up, files, threads and sleeps (the APIC
+  /// timer), TCP over loopback and readiness.
+  func testAFewProgramsAgreeOnQ35() throws {
+    let environment = ProcessInfo.processInfo.environment
+    // When the caller narrowed the suite to other programs, stay out.
+    var sample: Set<String> = ["hello", "files", "threads", "sleep",
+                               "sockets-tcp"]
+    if let only = environment["VILLA_TEST_ONLY"], !only.isEmpty {
+      sample.formIntersection(only.split(separator: ",").map(String.init))
+      try XCTSkipIf(sample.isEmpty, "VILLA_TEST_ONLY names none of them")
+    }
+    try runSuite(only: sample, machine: .q35)
+  }
+
+  private func runSuite(only: Set<String>?, machine: MachineType) throws {
     let root = TestPackage.root
     let kernel = try TestPackage.kernel()
     let binaries = try TestPackage.testPrograms()
@@ -166,8 +200,7 @@ final class ConformanceTests: XCTestCase {
       programs: Set(programs.map(\.name)))
 
     let environment = ProcessInfo.processInfo.environment
-    if let only = environment["VILLA_TEST_ONLY"], !only.isEmpty {
-      let wanted = Set(only.split(separator: ",").map(String.init))
+    if let wanted = only, !wanted.isEmpty {
       let unknown = wanted.subtracting(programs.map(\.name))
       guard unknown.isEmpty else {
         throw HarnessError(
@@ -185,8 +218,10 @@ final class ConformanceTests: XCTestCase {
       let (program, build) = cases[index]
       return Self.run(
         program, build: build, binaries: binaries, kernel: kernel,
+        machine: machine,
         expectedFailure: expected.reason(program: program.name, build: build),
-        transcripts: root + "/.build/conformance")
+        transcripts: root + "/.build/conformance"
+          + (machine == .microvm ? "" : "-\(machine)"))
     }
 
     report(results)
@@ -207,7 +242,8 @@ final class ConformanceTests: XCTestCase {
 
   static func run(
     _ program: ConformanceProgram, build: ProgramBuild, binaries: String,
-    kernel: String, expectedFailure: String?, transcripts: String
+    kernel: String, machine: MachineType, expectedFailure: String?,
+    transcripts: String
   ) -> ConformanceResult {
     let path = binaries + "/" + build.rawValue + "/" + program.name
     var result = ConformanceResult(
@@ -248,7 +284,7 @@ final class ConformanceTests: XCTestCase {
       let configuration = RunConfiguration(
         programPath: path, arguments: ConformanceInput.arguments,
         environment: ConformanceInput.environment, kernelPath: kernel,
-        accelerator: testAccelerator,
+        accelerator: testAccelerator, machine: machine,
         timeout: .milliseconds(Int(ConformanceInput.timeout * 1000)),
         standardInput: ConformanceInput.standardInput)
       let villa = try runInVilla(configuration, sink: .capture)

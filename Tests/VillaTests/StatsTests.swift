@@ -2,6 +2,8 @@
 // work is known: N getpid calls show as N in the syscall table, K fresh
 // pages touched give at least K page faults, and B bytes written to a
 // file on a disk image and fsync'd give at least B bytes of block writes.
+// And N clock reads through the C library cost far fewer than N
+// clock_gettime system calls, since the vDSO answers them in user mode.
 
 import Foundation
 import HostLink
@@ -62,6 +64,41 @@ final class StatsTests: XCTestCase {
                                 syscalls: syscalls)
     XCTAssertTrue(text.contains { $0.hasSuffix(" getpid")
       && $0.contains(" \(calls) ") }, text.joined(separator: "\n"))
+  }
+
+  func testLibcClockReadsUseTheVDSO() throws {
+    let kernel = try TestPackage.kernel()
+    let directory = NSTemporaryDirectory() + "villa-vdso-\(getpid())"
+    try FileManager.default.createDirectory(
+      atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let reads = 20_000
+    for compiler in ["/usr/bin/gcc", "/usr/bin/musl-gcc"] {
+      guard FileManager.default.isExecutableFile(atPath: compiler) else {
+        continue
+      }
+      let program = directory + "/clock-reads"
+      let build = try runOnHost(
+        compiler,
+        arguments: ["-static", "-O2", "-o", program,
+                    TestPackage.root + "/testprogs/stats/clock-reads.c"],
+        environment: ["PATH=/usr/bin:/bin"], standardInput: [],
+        timeout: 120)
+      XCTAssertEqual(build.exit, .exited(0),
+                     String(decoding: build.stderr, as: UTF8.self))
+
+      var configuration = RunConfiguration(
+        programPath: program, arguments: ["\(reads)"], kernelPath: kernel,
+        accelerator: .tcg, timeout: .seconds(60))
+      configuration.kernelOptions = ["stats"]
+      let outcome = try runInVilla(configuration, sink: .capture)
+      XCTAssertEqual(outcome.exit, .exited(0),
+                     "\(compiler): \(outcome.kernelLog)")
+      let calls = outcome.transcript.syscallCounters
+        .first { $0.name == "clock_gettime" }?.calls ?? 0
+      XCTAssertLessThan(calls, UInt64(reads / 100),
+                        "\(compiler): \(calls) clock_gettime system calls")
+    }
   }
 }
 

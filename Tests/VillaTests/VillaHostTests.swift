@@ -284,14 +284,34 @@ final class VillaHostTests: XCTestCase {
     XCTAssertEqual(values(of: "-accel", in: arguments), ["kvm"])
     XCTAssertEqual(values(of: "-cpu", in: arguments), ["host"])
     // The same devices on both machines, but the network card is PCI
-    // (without its boot ROM) on q35.
+    // (modern only, without its boot ROM) on q35.
     let microvmDevices = values(of: "-device",
                                 in: launch(.microvm, .tcg).arguments)
     XCTAssertEqual(values(of: "-device", in: arguments),
                    microvmDevices.map {
                      $0.hasPrefix("virtio-net-device")
-                       ? "virtio-net-pci,netdev=villa-net,romfile=" : $0
+                       ? "virtio-net-pci,netdev=villa-net,romfile="
+                         + ",disable-legacy=on"
+                       : $0
                    })
+  }
+
+  func testDiskOnEitherMachine() {
+    XCTAssertEqual(values(of: "-drive", in: launch(.microvm, .tcg).arguments),
+                   [])
+    for (machine, device) in [
+      (MachineType.microvm, "virtio-blk-device,drive=villa-disk"),
+      (.q35, "virtio-blk-pci,drive=villa-disk,disable-legacy=on"),
+    ] {
+      var configured = launch(machine, .tcg)
+      configured.diskImagePath = "/i/a,b.img"
+      let arguments = configured.arguments
+      // A comma in the path is doubled, or QEMU would split there.
+      XCTAssertEqual(values(of: "-drive", in: arguments),
+                     ["file=/i/a,,b.img,if=none,id=villa-disk,format=raw"])
+      XCTAssertTrue(values(of: "-device", in: arguments).contains(device),
+                    "\(machine)")
+    }
   }
 
   func testUserNetworkAndPortForwards() {

@@ -25,6 +25,7 @@ func kernelMain(_ startInfoPhysical: UInt64) -> Never {
   PerCPU.initialize()
   bringUpPageTables(startInfo)
   Clock.initialize()
+  VDSO.initialize()
   Entropy.initialize()
   LocalAPIC.initialize()
   SyscallDispatcher.initialize()
@@ -108,6 +109,7 @@ private func bringUpPageTables(_ startInfo: StartInfo) {
   var top: UInt64 = 0
   for region in startInfo.usableMemory { top = max(top, region.end) }
   _ = PageTable.initializeKernel(physicalTop: top)
+  FrameAllocator.addMemoryAboveBootMap()
 }
 
 /// Sends the syscall table to the host, one "@syscall NUMBER NAME STATUS"

@@ -1,6 +1,6 @@
 // The devices Villa found at boot, by kind. Drivers are started here in
-// a fixed order; the filesystem and network layers ask for what they
-// need.
+// a fixed order (virtio-mmio windows, then PCI in bus order); the
+// filesystem and network layers ask for what they need.
 
 private let log = Logger("devices")
 
@@ -8,20 +8,28 @@ enum Devices {
   private(set) static var disks: [VirtioBlockDevice] = []
   private(set) static var networks: [VirtioNetworkDevice] = []
 
+  /// Finds the virtio devices on both buses (a machine has one or the
+  /// other: microvm virtio-mmio, q35 PCI) and starts their drivers.
   static func probe() {
-    for device in VirtioMMIODevice.probe() {
-      switch VirtioMMIODevice.DeviceID(rawValue: device.deviceID) {
+    var transports: [VirtioTransport] = []
+    for device in VirtioMMIODevice.probe() { transports.append(.mmio(device)) }
+    for device in VirtioPCIDevice.probe(PCI.enumerate()) {
+      transports.append(.pci(device))
+    }
+    for transport in transports {
+      switch VirtioTransport.DeviceID(rawValue: transport.deviceID) {
       case .block:
-        if let disk = VirtioBlockDevice(transport: device) {
+        if let disk = VirtioBlockDevice(transport: transport) {
           disks.append(disk)
           if log.isEnabled(.debug) { sample(disk) }
         }
       case .network:
-        if let network = VirtioNetworkDevice(transport: device) {
+        if let network = VirtioNetworkDevice(transport: transport) {
           networks.append(network)
         }
       default:
-        log.info("virtio device \(device.deviceID) has no driver")
+        log.info("\(transport.name): virtio device \(transport.deviceID)"
+          + " has no driver")
       }
     }
   }

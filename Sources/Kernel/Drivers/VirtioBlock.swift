@@ -15,7 +15,7 @@ final class VirtioBlockDevice {
   private static let featureFlush: UInt64 = 1 << 9
   private static let featureReadOnly: UInt64 = 1 << 5
 
-  let transport: VirtioMMIODevice
+  let transport: VirtioTransport
   let queue: Virtqueue
   /// Capacity in 512-byte sectors.
   let sectors: UInt64
@@ -29,13 +29,13 @@ final class VirtioBlockDevice {
   private(set) var bytesWritten: UInt64 = 0
   private(set) var operations: UInt64 = 0
 
-  init?(transport: VirtioMMIODevice) {
+  init?(transport: VirtioTransport) {
     self.transport = transport
     guard let features = transport.negotiate(
       wanted: VirtioBlockDevice.featureFlush | VirtioBlockDevice.featureReadOnly),
       let queue = transport.setUpQueue(0, maximum: 128)
     else {
-      log.error("device refused initialization")
+      log.error("\(transport.name): device refused initialization")
       return nil
     }
     self.queue = queue
@@ -43,10 +43,8 @@ final class VirtioBlockDevice {
     readOnly = features & VirtioBlockDevice.featureReadOnly != 0
     flushSupported = features & VirtioBlockDevice.featureFlush != 0
     transport.finishInitialization()
-    IOAPIC.route(gsi: transport.interruptLine) { [self] in
-      self.interrupt()
-    }
-    log.info("\(sectors / 2048) MiB disk"
+    transport.onInterrupt { [self] in self.collectCompleted() }
+    log.info("\(transport.name): \(sectors / 2048) MiB disk"
       + (readOnly ? ", read-only" : "") + (flushSupported ? "" : ", no flush"))
   }
 
@@ -162,10 +160,5 @@ final class VirtioBlockDevice {
         if let thread = waiting[i].thread { Scheduler.wake(thread) }
       }
     }
-  }
-
-  private func interrupt() {
-    _ = transport.acknowledgeInterrupt()
-    collectCompleted()
   }
 }

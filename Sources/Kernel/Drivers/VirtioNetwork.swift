@@ -18,7 +18,7 @@ final class VirtioNetworkDevice {
   static let receiveBuffers = 64
   static let bufferSize = 4096
 
-  let transport: VirtioMMIODevice
+  let transport: VirtioTransport
   let receiveQueue: Virtqueue
   let transmitQueue: Virtqueue
   let mac: [UInt8]
@@ -37,14 +37,14 @@ final class VirtioNetworkDevice {
   private(set) var bytesReceived: UInt64 = 0
   private(set) var bytesSent: UInt64 = 0
 
-  init?(transport: VirtioMMIODevice) {
+  init?(transport: VirtioTransport) {
     self.transport = transport
     guard let features = transport.negotiate(
       wanted: VirtioNetworkDevice.featureMAC),
       let receive = transport.setUpQueue(0, maximum: 128),
       let transmit = transport.setUpQueue(1, maximum: 128)
     else {
-      log.error("device refused initialization")
+      log.error("\(transport.name): device refused initialization")
       return nil
     }
     receiveQueue = receive
@@ -58,18 +58,20 @@ final class VirtioNetworkDevice {
     }
     mac = address
     transport.finishInitialization()
+    // Before the receive buffers are posted: a message-signalled
+    // interrupt that finds no handler is gone.
+    transport.onInterrupt { [self] in self.interrupt() }
     for _ in 0..<min(VirtioNetworkDevice.receiveBuffers,
                      Int(receive.size)) {
       postReceiveBuffer()
     }
     transport.notify(receive)
-    IOAPIC.route(gsi: transport.interruptLine) { [self] in self.interrupt() }
     var text = ""
     for (i, byte) in mac.enumerated() {
       let digits = String(byte, radix: 16)
       text += (i > 0 ? ":" : "") + (digits.count < 2 ? "0" : "") + digits
     }
-    log.info("network device \(text)")
+    log.info("\(transport.name): network device \(text)")
   }
 
   private func postReceiveBuffer() {
@@ -124,7 +126,6 @@ final class VirtioNetworkDevice {
   }
 
   private func interrupt() {
-    _ = transport.acknowledgeInterrupt()
     var reposted = false
     while let (head, written) = receiveQueue.takeUsed() {
       guard let page = receivePages.removeValue(forKey: head) else { continue }

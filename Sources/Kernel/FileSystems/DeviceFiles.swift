@@ -22,7 +22,7 @@ final class DeviceInode: Inode {
     return file
   }
 
-  override func truncate(to size: UInt64) throws(Errno) {
+  override func truncateContents(to size: UInt64) throws(Errno) {
     // O_TRUNC on a device is ignored, as Linux does.
   }
 }
@@ -101,13 +101,21 @@ final class DeviceFile: OpenFile {
 }
 
 enum DeviceDirectory {
+  /// The character devices the kernel provides: name, kind, major, minor.
+  static let devices: [(String, DeviceInode.Kind, UInt64, UInt64)] = [
+    ("null", .null, 1, 3), ("zero", .zero, 1, 5), ("full", .full, 1, 7),
+    ("random", .random, 1, 8), ("urandom", .random, 1, 9),
+    ("console", .console, 5, 1), ("tty", .console, 5, 0),
+  ]
+
+  /// The kind of the character device numbered (major, minor), if the
+  /// kernel provides it (mknod makes nodes for these only).
+  static func kind(major: UInt64, minor: UInt64) -> DeviceInode.Kind? {
+    devices.first { $0.2 == major && $0.3 == minor }?.1
+  }
+
   /// Fills /dev.
   static func populate(_ dev: Inode, fileSystem: FileSystem) throws(Errno) {
-    let devices: [(String, DeviceInode.Kind, UInt64, UInt64)] = [
-      ("null", .null, 1, 3), ("zero", .zero, 1, 5), ("full", .full, 1, 7),
-      ("random", .random, 1, 8), ("urandom", .random, 1, 9),
-      ("console", .console, 5, 1), ("tty", .console, 5, 0),
-    ]
     for (name, kind, major, minor) in devices {
       let inode = DeviceInode(fileSystem: fileSystem, kind: kind,
                               major: major, minor: minor)

@@ -45,6 +45,9 @@ class Inode {
   var fifo: Pipe? = nil
   /// flock(2) locks on this file, by open file description.
   var flockHolders: [FlockHolder] = []
+  /// A nameless O_TMPFILE file (made without O_EXCL) that linkat may
+  /// still give a name; any other file with no links may not get one.
+  var linkable = false
   /// Open descriptions of this inode; an unlinked inode lives on while
   /// any remain (the filesystem frees it at the last close).
   var openCount = 0
@@ -70,19 +73,63 @@ class Inode {
 
   var size: UInt64 { 0 }
 
-  func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+  /// The pages shared mappings of this file map (see PageCache.swift);
+  /// nil while no shared mapping exists.
+  var pageCache: PageCache? = nil
+
+  // Everything reads, writes and truncates a file through these three,
+  // which keep the file coherent with its shared mappings; filesystems
+  // override the *Contents methods below them.
+
+  final func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    let n = try readContents(at: offset, into: buffer)
+    if let pageCache, n > 0 {
+      pageCache.overlay(at: offset, onto: UnsafeMutableRawBufferPointer(
+        rebasing: buffer[0..<n]))
+    }
+    return n
+  }
+
+  final func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+    throws(Errno) -> Int
+  {
+    let n = try writeContents(at: offset, from: buffer)
+    if let pageCache, n > 0 {
+      pageCache.update(at: offset, from: UnsafeRawBufferPointer(
+        rebasing: buffer[0..<n]))
+    }
+    return n
+  }
+
+  final func truncate(to size: UInt64) throws(Errno) {
+    // Mappings let go of the pages past the new end first: the
+    // filesystem may free their memory.
+    pageCache?.truncate(to: size, of: self)
+    try truncateContents(to: size)
+  }
+
+  /// The physical frame that holds page `index` of the contents, for a
+  /// filesystem whose contents are page-aligned memory (tmpfs): shared
+  /// mappings then map the contents themselves. nil: the page cache
+  /// keeps its own copy and writes it back.
+  func contentsFrame(at index: UInt64) throws(Errno) -> UInt64? { nil }
+
+  func readContents(at offset: UInt64,
+                    into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 
-  func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  func writeContents(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 
-  func truncate(to size: UInt64) throws(Errno) {
+  func truncateContents(to size: UInt64) throws(Errno) {
     throw isDirectory ? .EISDIR : .EINVAL
   }
 
@@ -118,6 +165,14 @@ class Inode {
     throw .ENOTDIR
   }
 
+  /// A new regular file with no name in this directory (O_TMPFILE).
+  /// Filesystems that cannot keep a nameless file say EOPNOTSUPP, as
+  /// Linux does.
+  func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    throw .EOPNOTSUPP
+  }
+
   /// Adds a hard link to an existing inode.
   func link(_ name: [UInt8], to inode: Inode) throws(Errno) {
     throw .ENOTDIR
@@ -141,6 +196,11 @@ class Inode {
   func symlinkTarget() throws(Errno) -> [UInt8] { throw .EINVAL }
 
   // MARK: Opening
+
+  /// For /proc/self/fd links: the open file's own inode, which following
+  /// the link reaches without going through the link's text (a "magic
+  /// link", so an unlinked or nameless file can be reached).
+  var magicTarget: Inode? { nil }
 
   /// The open file for this inode. Regular files and directories get the
   /// VFS's InodeFile; devices and generated files override this.

@@ -112,6 +112,14 @@ enum PathWalker {
       if child.isSymlink && (!isLast || followLast || trailingSlash) {
         budget -= 1
         guard budget >= 0 else { throw .ELOOP }
+        if let magic = child.magicTarget {
+          if isLast {
+            return PathResolution(parent: current, name: name, inode: magic,
+                                  trailingSlash: trailingSlash)
+          }
+          current = magic
+          continue
+        }
         let target = try child.symlinkTarget()
         let resolved = try walk(target, from: current, followLast: true,
                                 budget: &budget)

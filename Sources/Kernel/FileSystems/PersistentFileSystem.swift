@@ -237,8 +237,8 @@ final class PersistentInode: Inode {
 
   // MARK: Contents
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     try persistent.locked { () throws(FSError) in
@@ -246,7 +246,8 @@ final class PersistentInode: Inode {
     }
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     let written = try persistent.locked { () throws(FSError) in
@@ -257,7 +258,7 @@ final class PersistentInode: Inode {
     return written
   }
 
-  override func truncate(to length: UInt64) throws(Errno) {
+  override func truncateContents(to length: UInt64) throws(Errno) {
     try persistent.locked { () throws(FSError) in
       try volume.truncate(number, to: length)
     }
@@ -302,6 +303,17 @@ final class PersistentInode: Inode {
     return persistent.inode(made)
   }
 
+  /// O_TMPFILE: VillaFS keeps the nameless file as an orphan, held (and
+  /// acquired once, for the descriptor about to be made) until its last
+  /// close or until linkat names it.
+  override func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    let made = try persistent.locked { () throws(FSError) in
+      try volume.createUnnamed(mode: mode, uid: 0, gid: 0)
+    }
+    return persistent.inode(made)
+  }
+
   override func createSymlink(_ name: [UInt8], target: [UInt8])
     throws(Errno) -> Inode
   {
@@ -320,8 +332,8 @@ final class PersistentInode: Inode {
 
   override func removeEntry(_ name: [UInt8]) throws(Errno) {
     guard let target = try lookup(name) else { throw .ENOENT }
-    // Asked before taking the lock: reading an attribute takes it too,
-    // and the lock is not recursive.
+    // Read before taking the lock: attributes take it themselves, and
+    // the lock does not nest.
     let isDirectory = target.isDirectory
     try persistent.locked { () throws(FSError) in
       if isDirectory {

@@ -57,7 +57,9 @@ final class Procfs: FileSystem {
           var entries: [(String, Inode)] = []
           for fd in files.openDescriptors {
             guard let file = try? files.get(fd) else { continue }
-            entries.append(("\(fd)", ProcSymlink(fileSystem: fs) {
+            entries.append(("\(fd)", ProcSymlink(
+              fileSystem: fs, linked: (file as? InodeFile)?.node
+            ) {
               file.procName
             }))
           }
@@ -133,16 +135,23 @@ final class Procfs: FileSystem {
       let p = region.protection
       let permissions = (p.contains(.read) ? "r" : "-")
         + (p.contains(.write) ? "w" : "-")
-        + (p.contains(.execute) ? "x" : "-") + "p"
+        + (p.contains(.execute) ? "x" : "-") + (region.shared ? "s" : "p")
       var name = ""
       switch region.kind {
       case .image: name = String(decoding: process.executablePath, as: UTF8.self)
       case .stack: name = "[stack]"
       case .heap: name = "[heap]"
-      case .anonymous: name = ""
+      case .vdso: name = "[vdso]"
+      case .vvar: name = "[vvar]"
+      case .anonymous:
+        name = String(decoding: region.fileName, as: UTF8.self)
       }
+      // A file mapping shows its offset, inode number and the path it
+      // was opened by.
+      let offset = region.file == nil ? 0 : region.fileOffset
+      let inode = region.file?.number ?? 0
       let line = "\(hexDigits(region.start))-\(hexDigits(region.end)) "
-        + "\(permissions) 00000000 00:00 0"
+        + "\(permissions) \(hexDigits(offset)) 00:00 \(inode)"
       text += name.isEmpty ? line + "\n"
         : line + String(repeating: " ", count: max(1, 73 - line.count))
           + name + "\n"
@@ -217,11 +226,18 @@ final class ProcDirectory: Inode {
 
 final class ProcSymlink: Inode {
   private let target: () -> [UInt8]
+  /// The file a /proc/self/fd link stands for, reached directly.
+  private let linked: Inode?
 
-  init(fileSystem: FileSystem, target: @escaping () -> [UInt8]) {
+  init(fileSystem: FileSystem, linked: Inode? = nil,
+       target: @escaping () -> [UInt8])
+  {
     self.target = target
+    self.linked = linked
     super.init(fileSystem: fileSystem, mode: FileMode.iflnk.rawValue | 0o777)
   }
+
+  override var magicTarget: Inode? { linked }
 
   override var size: UInt64 { UInt64(target().count) }
 
@@ -262,8 +278,8 @@ final class SnapshotInode: Inode {
 
   override var size: UInt64 { 0 }
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     guard offset < UInt64(contents.count) else { return 0 }
@@ -272,7 +288,8 @@ final class SnapshotInode: Inode {
     return n
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     throw .EBADF

@@ -151,8 +151,8 @@ final class BundleFileInode: Inode {
 
   override var size: UInt64 { UInt64(contents.count) }
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     guard offset < UInt64(contents.count) else { return 0 }
@@ -163,11 +163,14 @@ final class BundleFileInode: Inode {
   }
 
   /// The running program's image cannot be written (ETXTBSY, as Linux).
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     throw .ETXTBSY
   }
 
-  override func truncate(to size: UInt64) throws(Errno) { throw .ETXTBSY }
+  override func truncateContents(to size: UInt64) throws(Errno) {
+    throw .ETXTBSY
+  }
 }

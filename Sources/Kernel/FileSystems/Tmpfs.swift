@@ -4,7 +4,9 @@
 // write fills the gap with zeroes, which read back as a hole would.
 //
 // File contents are kept in 64 KiB chunks allocated on first write, so a
-// large file needs no contiguous memory and a hole costs nothing.
+// large file needs no contiguous memory and a hole costs nothing. The
+// chunks are page-aligned, so a shared mapping maps their pages directly
+// (the file's page cache borrows them; see PageCache.swift).
 
 import LinuxABI
 
@@ -83,6 +85,22 @@ final class ChunkedBytes {
     }
   }
 
+  /// The physical address of the page at `offset` (page-aligned, within
+  /// the length), allocating its chunk if it is a hole: shared mappings
+  /// map the file's own memory. Chunks are 4096-aligned heap blocks,
+  /// which live in the direct map.
+  func frame(at offset: Int) -> UInt64 {
+    let index = offset / ChunkedBytes.chunkSize
+    if chunks[index] == nil {
+      let chunk = UnsafeMutableRawPointer.allocate(
+        byteCount: ChunkedBytes.chunkSize, alignment: 4096)
+      chunk.initializeMemory(as: UInt8.self, repeating: 0,
+                             count: ChunkedBytes.chunkSize)
+      chunks[index] = chunk
+    }
+    return DirectMap.physical(chunks[index]! + offset % ChunkedBytes.chunkSize)
+  }
+
   /// Grows (the new bytes read as zero) or shrinks, freeing whole chunks
   /// past the end and zeroing the tail of the last one.
   func resize(to newLength: Int) {
@@ -115,8 +133,8 @@ final class TmpfsInode: Inode {
 
   // MARK: Regular files
 
-  override func read(at offset: UInt64,
-                     into buffer: UnsafeMutableRawBufferPointer)
+  override func readContents(at offset: UInt64,
+                             into buffer: UnsafeMutableRawBufferPointer)
     throws(Errno) -> Int
   {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
@@ -126,7 +144,8 @@ final class TmpfsInode: Inode {
     return n
   }
 
-  override func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer)
+  override func writeContents(at offset: UInt64,
+                              from buffer: UnsafeRawBufferPointer)
     throws(Errno) -> Int
   {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
@@ -159,7 +178,14 @@ final class TmpfsInode: Inode {
     tmpfs?.usedBytes += growth
   }
 
-  override func truncate(to length: UInt64) throws(Errno) {
+  override func contentsFrame(at index: UInt64) throws(Errno) -> UInt64? {
+    guard isRegular, index * 4096 < UInt64(data.length) else {
+      throw .EINVAL
+    }
+    return data.frame(at: Int(index * 4096))
+  }
+
+  override func truncateContents(to length: UInt64) throws(Errno) {
     guard isRegular else { throw isDirectory ? .EISDIR : .EINVAL }
     guard length <= TmpfsInode.maximumSize else { throw .EFBIG }
     if length < UInt64(data.length) {
@@ -188,6 +214,13 @@ final class TmpfsInode: Inode {
     }
     children.append((name, inode))
     touchModified()
+    return inode
+  }
+
+  override func createUnnamed(mode: UInt32) throws(Errno) -> Inode {
+    guard isDirectory else { throw .ENOTDIR }
+    let inode = TmpfsInode(fileSystem: fileSystem, mode: mode)
+    inode.links = 0
     return inode
   }
 

@@ -5,8 +5,12 @@
 // a region; the page-fault handler finds the region, checks the access
 // against its protection and maps a zeroed frame. A fault outside every
 // region, or one the protection forbids, is the program's fault (SIGSEGV).
-// Each user frame belongs to exactly one page-table entry (no sharing until
-// fork and shared file mappings exist), so unmapping frees it.
+// A frame belongs to exactly one page-table entry and unmapping frees
+// it, except in shared file mappings: their frames belong to the file's
+// page cache (FileSystems/PageCache.swift), which several mappings may
+// map; unmapping them collects their dirty bits into the cache instead.
+// Private file mappings copy each page from the file at first touch.
+// A touch of a file mapping past the end of the file is SIGBUS.
 //
 // Layout: programs load where their ELF says (static PIE at pieBase), the
 // stack ends at stackTop, and mmap places regions downward from below the
@@ -45,13 +49,51 @@ struct Protection: OptionSet {
 }
 
 struct Region {
-  enum Kind { case anonymous, image, stack, heap }
+  /// vdso and vvar map the kernel's own frames (Process/VDSO.swift),
+  /// shared by every address space and never freed by one.
+  enum Kind {
+    case anonymous, image, stack, heap, vdso, vvar
+
+    var ownsFrames: Bool { self != .vdso && self != .vvar }
+  }
   var start: UInt64
   var end: UInt64
   var protection: Protection
   var kind: Kind
   /// MAP_SHARED: madvise(MADV_DONTNEED) keeps the contents.
   var shared = false
+  /// A file mapping's file, and the file offset that `start` maps.
+  var file: Inode? = nil
+  var fileOffset: UInt64 = 0
+  /// The path the file was opened by, for /proc/self/maps.
+  var fileName: [UInt8] = []
+  /// Whether mprotect may add PROT_WRITE: not to a shared mapping of a
+  /// file opened without write access.
+  var writeAllowed = true
+
+  var isSharedFile: Bool { shared && file != nil }
+
+  func fileOffset(of address: UInt64) -> UInt64 {
+    fileOffset + (address - start)
+  }
+
+  /// The part of this region over [from, to), keeping the file offsets.
+  func slice(_ from: UInt64, _ to: UInt64) -> Region {
+    var part = self
+    part.start = from
+    part.end = to
+    if file != nil { part.fileOffset = fileOffset(of: from) }
+    return part
+  }
+}
+
+/// What the page-fault handler made of a fault in user space.
+enum FaultResult {
+  case resolved
+  /// No region allows the access: SIGSEGV.
+  case invalid
+  /// A file mapping's page past the end of the file: SIGBUS.
+  case beyondEndOfFile
 }
 
 final class AddressSpace {
@@ -68,6 +110,9 @@ final class AddressSpace {
   private(set) var regions: [Region] = []
   private(set) var breakStart: UInt64 = 0
   private(set) var programBreak: UInt64 = 0
+  /// The files some region maps; each holds one open reference to its
+  /// inode, as an open file would, so it outlives its descriptors.
+  private var mappedFiles: [Inode] = []
 
   init?() {
     guard let table = PageTable.create() else { return nil }
@@ -92,10 +137,27 @@ final class AddressSpace {
   func map(start: UInt64, end: UInt64, protection: Protection,
            kind: Region.Kind, shared: Bool = false)
   {
-    unmap(start: start, end: end)
-    let region = Region(start: start, end: end, protection: protection,
-                        kind: kind, shared: shared)
-    let index = regions.firstIndex { $0.start > start } ?? regions.count
+    map(Region(start: start, end: end, protection: protection, kind: kind,
+               shared: shared))
+  }
+
+  /// Adds `region`, replacing whatever was there; a file region takes a
+  /// reference to its file and, if shared, joins its page cache.
+  func map(_ region: Region) {
+    unmap(start: region.start, end: region.end)
+    if let file = region.file {
+      if !mappedFiles.contains(where: { $0 === file }) {
+        mappedFiles.append(file)
+        file.openCount += 1
+      }
+      if region.shared {
+        let cache = file.pageCache ?? PageCache()
+        file.pageCache = cache
+        cache.addMapper(self)
+      }
+    }
+    let index = regions.firstIndex { $0.start > region.start }
+      ?? regions.count
     regions.insert(region, at: index)
   }
 
@@ -108,19 +170,41 @@ final class AddressSpace {
         continue
       }
       if region.start < start {
-        var left = region
-        left.end = start
-        kept.append(left)
+        kept.append(region.slice(region.start, start))
       }
       if region.end > end {
-        var right = region
-        right.start = end
-        kept.append(right)
+        kept.append(region.slice(end, region.end))
       }
-      releasePages(start: max(region.start, start),
+      releasePages(of: region, start: max(region.start, start),
                    end: min(region.end, end))
     }
     regions = kept
+    releaseUnmappedFiles()
+  }
+
+  /// Drops the reference of each file no region maps any more. The last
+  /// shared mapping of a file writes its dirty pages back and frees its
+  /// page cache.
+  private func releaseUnmappedFiles() {
+    var still: [Inode] = []
+    for file in mappedFiles {
+      if regions.contains(where: { $0.file === file }) {
+        still.append(file)
+        continue
+      }
+      if let cache = file.pageCache, cache.removeMapper(self) {
+        do throws(Errno) {
+          try cache.writeBack(file)
+        } catch {
+          log.error("writing a shared mapping back failed: \(error.name)")
+        }
+        cache.release()
+        file.pageCache = nil
+      }
+      file.openCount -= 1
+      if file.openCount == 0 { file.lastOpenClosed() }
+    }
+    mappedFiles = still
   }
 
   /// Changes the protection of [start, end). Fails with ENOMEM, as Linux
@@ -129,6 +213,14 @@ final class AddressSpace {
     throws(Errno)
   {
     guard isFullyMapped(start: start, end: end) else { throw .ENOMEM }
+    // TODO(mm): Linux lets the vDSO's text become writable by copying it
+    // on write; here the kernel's shared frames stay read-only. A shared
+    // mapping of a file opened read-only can never be written either.
+    if protection.contains(.write) {
+      for region in regions where region.start < end && region.end > start {
+        if !region.kind.ownsFrames || !region.writeAllowed { throw .EACCES }
+      }
+    }
     var updated: [Region] = []
     for region in regions {
       if region.end <= start || region.start >= end {
@@ -136,22 +228,19 @@ final class AddressSpace {
         continue
       }
       if region.start < start {
-        var left = region
-        left.end = start
-        updated.append(left)
+        updated.append(region.slice(region.start, start))
       }
-      var middle = region
-      middle.start = max(region.start, start)
-      middle.end = min(region.end, end)
+      var middle = region.slice(max(region.start, start),
+                                min(region.end, end))
       middle.protection = protection
       updated.append(middle)
       if region.end > end {
-        var right = region
-        right.start = end
-        updated.append(right)
+        updated.append(region.slice(end, region.end))
       }
       var page = middle.start
       while page < middle.end {
+        // Changing the flags clears the dirty bit; keep what it said.
+        if middle.isSharedFile { collectDirtyPage(page, of: middle) }
         pageTable.protect(page, flags: protection.pageFlags)
         page += AddressSpace.pageSize
       }
@@ -177,14 +266,18 @@ final class AddressSpace {
   /// frames, makes [to, to + newLength) one region, and unmaps the old
   /// range (mremap).
   func move(from: UInt64, oldLength: UInt64, to: UInt64, newLength: UInt64,
-            protection: Protection, kind: Region.Kind)
+            like region: Region)
   {
-    map(start: to, end: to + newLength, protection: protection, kind: kind)
+    var moved = region.slice(from, from + oldLength)
+    moved.start = to
+    moved.end = to + newLength
+    map(moved)
     var offset: UInt64 = 0
     while offset < min(oldLength, newLength) {
+      if region.isSharedFile { collectDirtyPage(from + offset, of: region) }
       if let frame = pageTable.unmap(from + offset) {
         _ = pageTable.map(to + offset, to: frame,
-                          flags: protection.pageFlags)
+                          flags: region.protection.pageFlags)
       }
       offset += AddressSpace.pageSize
     }
@@ -194,28 +287,11 @@ final class AddressSpace {
   /// Drops the backing of [start, end) but keeps the regions, so the
   /// pages read back as zeroes (madvise MADV_DONTNEED).
   func discardPages(start: UInt64, end: UInt64) {
-    for region in regions where !region.shared &&
+    for region in regions where !region.shared && region.kind.ownsFrames &&
       region.end > start && region.start < end
     {
-      releasePages(start: max(start, region.start),
+      releasePages(of: region, start: max(start, region.start),
                    end: min(end, region.end))
-    }
-  }
-
-  /// Copies a file's bytes from `offset` into [start, start + size),
-  /// backing the pages (a private file mapping).
-  func fill(start: UInt64, size: UInt64, from inode: Inode, offset: UInt64)
-    throws(Errno)
-  {
-    var done: UInt64 = 0
-    while done < size {
-      guard offset + done < inode.size else { break }
-      guard let page = kernelPointer(toPage: start + done) else {
-        throw .ENOMEM
-      }
-      _ = try inode.read(at: offset + done, into: UnsafeMutableRawBufferPointer(
-        start: page, count: Int(AddressSpace.pageSize)))
-      done += AddressSpace.pageSize
     }
   }
 
@@ -241,17 +317,80 @@ final class AddressSpace {
   // MARK: Faults and backing
 
   /// Backs the page at `address` if its region allows the access.
-  func handleFault(at address: UInt64, access: PageFaultAccess) -> Bool {
-    guard let region = region(containing: address) else { return false }
-    if access.write && !region.protection.contains(.write) { return false }
-    if access.execute && !region.protection.contains(.execute) {
-      return false
+  func handleFault(at address: UInt64, access: PageFaultAccess)
+    -> FaultResult
+  {
+    guard let region = region(containing: address),
+      region.kind.ownsFrames
+    else { return .invalid }
+    if access.write && !region.protection.contains(.write) {
+      return .invalid
     }
-    if region.protection.isEmpty { return false }
-    if access.present { return false }
+    if access.execute && !region.protection.contains(.execute) {
+      return .invalid
+    }
+    if region.protection.isEmpty { return .invalid }
+    if access.present { return .invalid }
     let page = alignDown(address, AddressSpace.pageSize)
     Counters.pageFaults &+= 1
-    return back(page, protection: region.protection)
+    return back(page, in: region)
+  }
+
+  /// Backs `page` as its region says: a zeroed frame, or the file's page.
+  private func back(_ page: UInt64, in region: Region) -> FaultResult {
+    guard let file = region.file else {
+      return back(page, protection: region.protection) ? .resolved
+        : .invalid
+    }
+    let offset = region.fileOffset(of: page)
+    guard offset < alignUp(file.size, AddressSpace.pageSize) else {
+      return .beyondEndOfFile
+    }
+    if region.shared {
+      guard let cache = file.pageCache,
+        let frame = try? cache.frame(at: offset / AddressSpace.pageSize,
+                                     of: file)
+      else {
+        log.error("cannot read a file page for \(hex(page))")
+        return .invalid
+      }
+      // Reading the page may have waited for the disk, and another
+      // thread may have changed the mapping meanwhile: then let the
+      // access fault again against what is there now.
+      guard stillMaps(page, file: file, shared: true) else {
+        return .resolved
+      }
+      return pageTable.map(page, to: frame,
+                           flags: region.protection.pageFlags)
+        ? .resolved : .invalid
+    }
+    // A private mapping copies the page as the file holds it now; the
+    // part past the end of the file stays zero.
+    guard let frame = FrameAllocator.allocateZeroed() else {
+      log.error("out of memory backing \(hex(page))")
+      return .invalid
+    }
+    _ = try? file.read(at: offset, into: UnsafeMutableRawBufferPointer(
+      start: DirectMap.pointer(frame), count: Int(AddressSpace.pageSize)))
+    guard stillMaps(page, file: file, shared: false) else {
+      FrameAllocator.free(frame)
+      return .resolved
+    }
+    guard pageTable.map(page, to: frame, flags: region.protection.pageFlags)
+    else {
+      FrameAllocator.free(frame)
+      return .invalid
+    }
+    return .resolved
+  }
+
+  /// Whether `page` is still an unbacked page of a mapping of `file`
+  /// after a wait.
+  private func stillMaps(_ page: UInt64, file: Inode, shared: Bool) -> Bool {
+    guard let now = region(containing: page), now.file === file,
+      now.shared == shared
+    else { return false }
+    return pageTable.lookup(page) == nil
   }
 
   /// Maps a zeroed frame at `page`.
@@ -275,18 +414,103 @@ final class AddressSpace {
       return DirectMap.pointer(physical)
     }
     guard let region = region(containing: page),
-      back(page, protection: region.protection),
+      back(page, in: region) == .resolved,
       let (physical, _) = pageTable.lookup(page)
     else { return nil }
     return DirectMap.pointer(physical)
   }
 
-  private func releasePages(start: UInt64, end: UInt64) {
+  /// Maps frames the kernel owns (never freed here when unmapped) as
+  /// one region of `kind`, every page present from the start.
+  func mapKernelFrames(_ frames: [UInt64], at start: UInt64,
+                       protection: Protection, kind: Region.Kind) -> Bool
+  {
+    let end = start + UInt64(frames.count) * AddressSpace.pageSize
+    map(start: start, end: end, protection: protection, kind: kind)
+    for (i, frame) in frames.enumerated() {
+      let page = start + UInt64(i) * AddressSpace.pageSize
+      guard pageTable.map(page, to: frame, flags: protection.pageFlags)
+      else { return false }
+    }
+    return true
+  }
+
+  /// Unmaps the pages of [start, end) in `region`, freeing their frames
+  /// unless the file's page cache or the kernel (the vDSO) owns them.
+  private func releasePages(of region: Region, start: UInt64, end: UInt64) {
     var page = alignDown(start, AddressSpace.pageSize)
     while page < end {
-      if let frame = pageTable.unmap(page) { FrameAllocator.free(frame) }
+      if region.isSharedFile { collectDirtyPage(page, of: region) }
+      if let frame = pageTable.unmap(page), !region.isSharedFile,
+        region.kind.ownsFrames
+      {
+        FrameAllocator.free(frame)
+      }
       page += AddressSpace.pageSize
     }
+  }
+
+  // MARK: Shared file mappings
+
+  /// Moves the dirty bit of `page` (in a shared file region) into the
+  /// file's page cache.
+  private func collectDirtyPage(_ page: UInt64, of region: Region) {
+    guard let file = region.file, let cache = file.pageCache,
+      cache.holdsCopies,
+      let (_, flags) = pageTable.lookup(page), flags.contains(.dirty)
+    else { return }
+    cache.markDirty(region.fileOffset(of: page) / AddressSpace.pageSize)
+    pageTable.protect(page, flags: region.protection.pageFlags)
+  }
+
+  /// Moves every dirty bit of `file`'s shared mappings into its cache.
+  func collectDirtyPages(of file: Inode) {
+    guard file.pageCache?.holdsCopies == true else { return }
+    for region in regions where region.isSharedFile && region.file === file
+    {
+      var page = region.start
+      while page < region.end {
+        collectDirtyPage(page, of: region)
+        page += AddressSpace.pageSize
+      }
+    }
+  }
+
+  /// Takes the pages of `file` from page index `first` on out of the
+  /// shared mappings (the file was truncated); the cache frees them.
+  func unmapFilePages(of file: Inode, fromPage first: UInt64) {
+    for region in regions where region.isSharedFile && region.file === file
+    {
+      var page = region.start
+      while page < region.end {
+        if region.fileOffset(of: page) / AddressSpace.pageSize >= first {
+          _ = pageTable.unmap(page)
+        }
+        page += AddressSpace.pageSize
+      }
+    }
+  }
+
+  /// Writes back what shared mappings of the files overlapping [start,
+  /// end) changed (msync), and with `durably` makes it durable.
+  func writeBack(start: UInt64, end: UInt64, durably: Bool) throws(Errno) {
+    var files: [Inode] = []
+    for region in regions where region.isSharedFile &&
+      region.start < end && region.end > start
+    {
+      if let file = region.file, !files.contains(where: { $0 === file }) {
+        files.append(file)
+      }
+    }
+    for file in files {
+      try file.pageCache?.writeBack(file)
+      if durably { try file.sync() }
+    }
+  }
+
+  /// Writes back every shared file mapping (the program is ending).
+  func writeBackSharedMappings() throws(Errno) {
+    for file in mappedFiles { try file.pageCache?.writeBack(file) }
   }
 
   // MARK: The program break

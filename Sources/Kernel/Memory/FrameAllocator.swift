@@ -69,11 +69,42 @@ enum FrameAllocator {
     freeHeads = (raw + Int(frameCount * 2)).bindMemory(
       to: UInt64.self, capacity: maxOrder + 1)
 
+    // Free-list nodes are written into the frames themselves, and the
+    // boot page tables reach only the first 4 GiB: RAM above that (q35
+    // puts what does not fit below its PCI hole there) waits until the
+    // kernel's direct map covers it.
     let excluded = reserved + [carved]
     for region in usable {
-      addFree(region: region, excluding: excluded)
+      let low = min(region.end, bootMappedLimit)
+      if low > region.start {
+        addFree(region: MemoryRegion(start: region.start,
+                                     length: low - region.start),
+                excluding: excluded)
+      }
+      if region.end > bootMappedLimit {
+        let start = max(region.start, bootMappedLimit)
+        aboveBootMap.append(
+          MemoryRegion(start: start, length: region.end - start))
+      }
     }
+    aboveBootMapExcluded = excluded
     log.info("\(totalFrames / 256) MiB of page frames")
+  }
+
+  /// What the boot page tables map; see `initialize`.
+  private static let bootMappedLimit: UInt64 = 0x1_0000_0000
+  private static var aboveBootMap: [MemoryRegion] = []
+  private static var aboveBootMapExcluded: [MemoryRegion] = []
+
+  /// Adds the RAM above 4 GiB, once the kernel page tables map it.
+  static func addMemoryAboveBootMap() {
+    guard !aboveBootMap.isEmpty else { return }
+    let before = totalFrames
+    for region in aboveBootMap {
+      addFree(region: region, excluding: aboveBootMapExcluded)
+    }
+    aboveBootMap = []
+    log.info("\((totalFrames - before) / 256) MiB more above 4 GiB")
   }
 
   /// Adds the frames of one region that no excluded range touches, as the

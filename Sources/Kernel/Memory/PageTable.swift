@@ -72,6 +72,33 @@ struct PageTable {
     return kernel
   }
 
+  /// Maps [physical, physical + length) in the direct map with uncached
+  /// 2 MiB pages, for device registers outside the window that
+  /// `initializeKernel` maps uncached (DeviceMemory.swift decides).
+  /// Every address space shares the direct map slot, so all see it.
+  static func mapDeviceMemory(physical: UInt64, length: UInt64) -> Bool {
+    let pdpt = kernelSlotEntry & addressMask
+    let flags: PageFlags = [.present, .writable, .huge, .global,
+                            .cacheDisable, .writeThrough, .noExecute]
+    var page = physical & ~UInt64(0x1F_FFFF)
+    while page < physical + length {
+      let gigabyte = Int(page >> 30)
+      if table(pdpt)[gigabyte] & PageFlags.present.rawValue == 0 {
+        guard let directory = FrameAllocator.allocateZeroed() else {
+          return false
+        }
+        table(pdpt)[gigabyte] = directory
+          | PageFlags([.present, .writable]).rawValue
+      }
+      let directory = table(pdpt)[gigabyte] & addressMask
+      table(directory)[Int(page >> 21) & 511] = page | flags.rawValue
+      // A global entry survives CR3 reloads; drop it explicitly.
+      arch_invlpg(DirectMap.base + page)
+      page += 0x20_0000
+    }
+    return true
+  }
+
   /// Loads these tables unless they are loaded already: threads of one
   /// process share them, and reloading CR3 would flush the TLB for
   /// nothing.

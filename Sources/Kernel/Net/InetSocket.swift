@@ -9,6 +9,16 @@
 // - receive waits until something arrives, or the end of the stream.
 // Sending on a stream whose sending side is finished is EPIPE (the
 // syscall layer raises SIGPIPE unless MSG_NOSIGNAL).
+//
+// AF_INET6 sockets are the same sockets with IPv6 names: the stack
+// carries IPv4 only, so an AF_INET6 socket works with IPv4-mapped
+// addresses (::ffff:a.b.c.d) and the wildcard ::, as a dual-stack
+// socket with IPV6_V6ONLY off does on Linux (ipv6(7)). A server that
+// listens on [::] thus serves IPv4 clients, and names come back as
+// sockaddr_in6. Real IPv6 addresses are refused: binding one is
+// EADDRNOTAVAIL, reaching one ENETUNREACH, and IPV6_V6ONLY cannot be
+// turned on.
+// TODO(net): IPv6 itself (neighbour discovery, SLAAC, ::1) in NetStack.
 
 import LinuxABI
 import NetStack
@@ -29,8 +39,12 @@ final class InetSocket: Socket {
   /// The poll events last seen by NetworkService's readiness scan.
   var reportedEvents: UInt32 = 0
 
-  /// socket(AF_INET, kind, 0).
-  static func open(kind: Int32, flags: UInt32) throws(Errno) -> InetSocket {
+  override func pollEventsWithoutStack() -> UInt32 { reportedEvents }
+
+  /// socket(AF_INET or AF_INET6, kind, 0).
+  static func open(family: UInt16, kind: Int32, flags: UInt32)
+    throws(Errno) -> InetSocket
+  {
     let handle: SocketHandle
     do throws(NetError) {
       handle = try NetworkService.withStack { (stack) throws(NetError) in
@@ -39,12 +53,15 @@ final class InetSocket: Socket {
     } catch {
       throw Errno(error)
     }
-    return InetSocket(handle: handle, kind: kind, flags: flags)
+    return InetSocket(handle: handle, family: family, kind: kind,
+                      flags: flags)
   }
 
-  private init(handle: SocketHandle, kind: Int32, flags: UInt32) {
+  private init(handle: SocketHandle, family: UInt16, kind: Int32,
+               flags: UInt32)
+  {
     self.handle = handle
-    super.init(domain: AddressFamily.inet, kind: kind, flags: flags)
+    super.init(domain: family, kind: kind, flags: flags)
     reportedEvents = pollEvents()
     NetworkService.register(self)
   }
@@ -57,15 +74,31 @@ final class InetSocket: Socket {
 
   // MARK: Addresses
 
-  /// A sockaddr_in from the caller; `allowUnspecified` accepts AF_UNSPEC
-  /// as AF_INET (bind does, for INADDR_ANY, as Linux's inet_bind).
-  static func address(_ bytes: [UInt8], allowUnspecified: Bool = false)
+  /// What an address from the caller is for: a real IPv6 one is
+  /// refused with a different errno for each.
+  enum AddressUse {
+    case binding, reaching
+  }
+
+  /// The caller's sockaddr_in (or sockaddr_in6 on an AF_INET6 socket);
+  /// `allowUnspecified` accepts AF_UNSPEC as AF_INET (bind does, for
+  /// INADDR_ANY, as Linux's inet_bind).
+  func address(_ bytes: [UInt8], use: AddressUse,
+               allowUnspecified: Bool = false)
     throws(Errno) -> SocketAddress
   {
+    let family = bytes.count >= 2 ? UInt16(bytes[0]) | UInt16(bytes[1]) << 8
+      : 0
+    // An AF_INET6 socket reaches a sockaddr_in as its mapped form
+    // (tcp_v6_connect, udpv6_sendmsg); bind wants its own family.
+    if domain == AddressFamily.inet6
+      && !(use == .reaching && family == AddressFamily.inet)
+    {
+      return try InetSocket.mappedAddress(bytes, family: family, use: use)
+    }
     guard bytes.count >= SockaddrIn.byteCount,
       let sockaddr = SockaddrIn(bytes: bytes[0..<SockaddrIn.byteCount])
     else { throw .EINVAL }
-    let family = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
     if family != AddressFamily.inet {
       guard allowUnspecified, family == AddressFamily.unspecified,
         sockaddr.address == 0
@@ -75,8 +108,29 @@ final class InetSocket: Socket {
                          sockaddr.port)
   }
 
-  static func sockaddr(_ address: SocketAddress) -> [UInt8] {
-    SockaddrIn(address: address.address.rawValue, port: address.port)
+  /// The IPv4 address a sockaddr_in6 carries (see the file's comment).
+  private static func mappedAddress(_ bytes: [UInt8], family: UInt16,
+                                    use: AddressUse)
+    throws(Errno) -> SocketAddress
+  {
+    guard let sockaddr = SockaddrIn6(bytes: bytes) else { throw .EINVAL }
+    guard family == AddressFamily.inet6 else { throw .EAFNOSUPPORT }
+    guard let ipv4 = sockaddr.ipv4 else {
+      throw Socket.refuse("IPv6 addresses other than IPv4-mapped ones",
+                          use == .binding ? .EADDRNOTAVAIL : .ENETUNREACH)
+    }
+    return SocketAddress(IPv4Address(rawValue: ipv4), sockaddr.port)
+  }
+
+  /// A name for the caller, in the socket's own family.
+  func sockaddr(_ address: SocketAddress) -> [UInt8] {
+    if domain == AddressFamily.inet6 {
+      return SockaddrIn6(
+        address: SockaddrIn6.mapped(ipv4: address.address.rawValue),
+        port: address.port
+      ).encoded()
+    }
+    return SockaddrIn(address: address.address.rawValue, port: address.port)
       .encoded()
   }
 
@@ -84,20 +138,21 @@ final class InetSocket: Socket {
     let local = try inspect { (stack) throws(NetError) in
       try stack.localAddress(self.handle)
     }
-    return InetSocket.sockaddr(local)
+    return sockaddr(local)
   }
 
   override func peerName() throws(Errno) -> [UInt8] {
     let peer = try inspect { (stack) throws(NetError) in
       try stack.peerAddress(self.handle)
     }
-    return InetSocket.sockaddr(peer)
+    return sockaddr(peer)
   }
 
   // MARK: Setting up
 
   override func bind(_ address: [UInt8]) throws(Errno) {
-    let target = try InetSocket.address(address, allowUnspecified: true)
+    let target = try self.address(address, use: .binding,
+                                  allowUnspecified: true)
     try change { (stack) throws(NetError) in
       try stack.bind(self.handle, to: target)
     }
@@ -124,8 +179,8 @@ final class InetSocket: Socket {
     { (stack) throws(NetError) in
       try stack.tcpAccept(self.handle)
     }
-    return InetSocket(handle: accepted, kind: SocketType.stream,
-                      flags: flags)
+    return InetSocket(handle: accepted, family: domain,
+                      kind: SocketType.stream, flags: flags)
   }
 
   override func connect(_ address: [UInt8], mayBlock: Bool) throws(Errno) {
@@ -143,7 +198,7 @@ final class InetSocket: Socket {
       // TODO(net): AF_UNSPEC on a stream socket disconnects on Linux.
       throw Socket.refuse("connect(AF_UNSPEC) on a TCP socket", .EOPNOTSUPP)
     }
-    let target = try InetSocket.address(address)
+    let target = try self.address(address, use: .reaching)
     guard isStream else {
       try change { (stack) throws(NetError) in
         try stack.connect(self.handle, to: target)
@@ -217,9 +272,9 @@ final class InetSocket: Socket {
       if family == AddressFamily.unspecified && address.count >= 16 {
         var copy = address
         copy[0] = UInt8(AddressFamily.inet)
-        destination = try InetSocket.address(copy)
+        destination = try self.address(copy, use: .reaching)
       } else {
-        destination = try InetSocket.address(address)
+        destination = try self.address(address, use: .reaching)
       }
     }
     return try NetworkService.perform(
@@ -283,7 +338,7 @@ final class InetSocket: Socket {
       }
       return ReceivedMessage(
         count: info.count, length: info.length,
-        source: isStream ? [] : InetSocket.sockaddr(info.source))
+        source: isStream ? [] : sockaddr(info.source))
     }
     if !isStream {
       let info = try NetworkService.perform(
@@ -292,7 +347,7 @@ final class InetSocket: Socket {
         try stack.receiveFrom(self.handle, into: buffer)
       }
       return ReceivedMessage(count: info.count, length: info.length,
-                             source: InetSocket.sockaddr(info.source))
+                             source: sockaddr(info.source))
     }
     if flags & MessageFlags.truncate != 0 {
       // TODO(net): MSG_TRUNC on TCP discards the bytes instead of
@@ -421,6 +476,9 @@ final class InetSocket: Socket {
       case TCPOption.keepCount: return Socket.int(Int32(options.keepCount))
       default: break
       }
+    case (SocketLevel.ipv6, IPv6Option.v6Only)
+    where domain == AddressFamily.inet6:
+      return Socket.int(0)
     case (SocketLevel.ip, IPOption.typeOfService):
       return Socket.int(Int32(options.typeOfService))
     case (SocketLevel.ip, IPOption.timeToLive):
@@ -481,6 +539,13 @@ final class InetSocket: Socket {
     case (SocketLevel.tcp, TCPOption.keepCount) where isStream:
       guard number >= 1, number <= 127 else { throw .EINVAL }
       try updateOptions { $0.keepCount = UInt32(number) }
+    case (SocketLevel.ipv6, IPv6Option.v6Only)
+    where domain == AddressFamily.inet6:
+      // Off is what these sockets are; on would leave them nothing to
+      // carry.
+      guard number == 0 else {
+        throw Socket.refuse("IPV6_V6ONLY (IPv6-only sockets)", .EOPNOTSUPP)
+      }
     case (SocketLevel.ip, IPOption.typeOfService):
       // ip(7): the low two bits (ECN) are not settable this way.
       try updateOptions {

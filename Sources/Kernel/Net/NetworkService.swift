@@ -140,7 +140,8 @@ enum NetworkService {
       log.info("tcp: \(c.tcpSegmentsSent) segments sent, "
         + "\(c.tcpRetransmissions) retransmitted (\(c.tcpFastRetransmits) "
         + "fast, \(c.tcpTimeouts) timeouts), \(c.tcpResetsSent) resets, "
-        + "\(c.tcpListenOverflows) SYNs dropped on full backlogs")
+        + "\(c.tcpListenOverflows) SYNs dropped on full backlogs; arp: "
+        + "\(c.arpRequestsSent) requests, \(c.arpUnresolvedDrops) drops")
     }
     if closing > 0 {
       log.warn("exit: \(closing) connections still sending after "

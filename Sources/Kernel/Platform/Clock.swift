@@ -2,6 +2,11 @@
 // (channel 0 read back by polling, so no interrupt is involved), then
 // converted to nanoseconds with a 32.32 fixed-point multiplier. Wall time
 // is the CMOS RTC read at boot plus the monotonic time since.
+//
+// The conversion's parameters live in the vvar page (VDSOData.h), which
+// every process also maps read-only for its vDSO: the kernel and the
+// vDSO apply one formula to one copy of the data, so a clock read in
+// user mode and one read by a system call agree to the nanosecond.
 
 import Arch
 
@@ -9,29 +14,91 @@ private let log = Logger("clock")
 
 enum Clock {
   private(set) static var tscHz: UInt64 = 0
-  private static var bootTSC: UInt64 = 0
-  /// Nanoseconds per TSC tick, 32.32 fixed point.
-  private static var nanosecondsPerTick: UInt64 = 1 << 32
-  /// The wall-clock time at boot, in nanoseconds since the Unix epoch.
-  private(set) static var bootRealtime: UInt64 = 0
+  /// The physical frame of the vvar page, mapped into every process.
+  private(set) static var vvarFrame: UInt64 = 0
+  private static var vvar: UnsafeMutablePointer<villa_vvar>? = nil
 
   static func initialize() {
-    bootTSC = arch_rdtsc()
+    guard let frame = FrameAllocator.allocateZeroed() else {
+      panic("no memory for the vvar page")
+    }
+    vvarFrame = frame
+    let data = DirectMap.pointer(frame).bindMemory(to: villa_vvar.self,
+                                                   capacity: 1)
+    let bootTSC = arch_rdtsc()
     tscHz = measureTSC()
-    nanosecondsPerTick = (1_000_000_000 << 32) / tscHz
-    bootRealtime = readRTC() * 1_000_000_000
-    log.info("TSC \(tscHz / 1_000_000) MHz; realtime \(bootRealtime / 1_000_000_000)")
+    let realtime = readRTC() * 1_000_000_000
+    publish(data) {
+      $0.shift = 32
+      $0.multiplier = (1_000_000_000 << 32) / tscHz
+      $0.base_tsc = bootTSC
+      $0.base_ns = 0
+      $0.realtime_offset = realtime
+    }
+    vvar = data
+    log.info("TSC \(tscHz / 1_000_000) MHz; "
+      + "realtime \(realtime / 1_000_000_000)")
   }
 
+  /// Rewrites the vvar fields inside an odd sequence number, so that a
+  /// reader (the vDSO, or this file) that overlaps the change retries.
+  private static func publish(_ data: UnsafeMutablePointer<villa_vvar>,
+                              _ change: (inout villa_vvar) -> Void)
+  {
+    var fields = data.pointee
+    let sequence = fields.sequence
+    data.pointee.sequence = sequence &+ 1
+    change(&fields)
+    fields.sequence = sequence &+ 1
+    data.pointee = fields
+    data.pointee.sequence = sequence &+ 2
+  }
+
+  /// Nanoseconds since boot, from the vvar page with the vDSO's formula.
   static func monotonicNanoseconds() -> UInt64 {
-    if tscHz == 0 { return 0 }
-    let ticks = arch_rdtsc() &- bootTSC
-    let product = ticks.multipliedFullWidth(by: nanosecondsPerTick)
-    return product.high << 32 | product.low >> 32
+    monotonicAndOffset().monotonic
+  }
+
+  /// A span of TSC ticks in nanoseconds, with the clock's conversion.
+  static func nanoseconds(ticks: UInt64) -> UInt64 {
+    guard let data = vvar else { return 0 }
+    return scale(ticks, data.pointee.multiplier, data.pointee.shift)
+  }
+
+  /// (ticks * multiplier) >> shift with a 128-bit product, as the vDSO
+  /// computes it.
+  @inline(__always)
+  private static func scale(_ ticks: UInt64, _ multiplier: UInt64,
+                            _ shift: UInt32) -> UInt64
+  {
+    let product = ticks.multipliedFullWidth(by: multiplier)
+    let shift = UInt64(shift)
+    return shift == 0 ? product.low
+      : product.high << (64 - shift) | product.low >> shift
   }
 
   static func realtimeNanoseconds() -> UInt64 {
-    bootRealtime + monotonicNanoseconds()
+    let (monotonic, offset) = monotonicAndOffset()
+    return monotonic &+ offset
+  }
+
+  private static func monotonicAndOffset()
+    -> (monotonic: UInt64, offset: UInt64)
+  {
+    guard let data = vvar else { return (0, 0) }
+    // Field by field rather than a copy of the whole page's struct: this
+    // runs on every scheduler decision and timer.
+    while true {
+      let sequence = data.pointee.sequence
+      if sequence & 1 != 0 { continue }
+      let tsc = arch_rdtsc()
+      let base = data.pointee.base_tsc
+      let ticks = tsc > base ? tsc - base : 0
+      let scaled = scale(ticks, data.pointee.multiplier, data.pointee.shift)
+      let monotonic = data.pointee.base_ns &+ scaled
+      let offset = data.pointee.realtime_offset
+      if data.pointee.sequence == sequence { return (monotonic, offset) }
+    }
   }
 
   /// "seconds.microseconds" since boot, for log lines.

@@ -60,9 +60,14 @@ enum ExceptionVector: UInt64 {
 func villaTrap(_ rawFrame: UnsafeMutableRawPointer) {
   let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
   let vector = frame.pointee.vector
+  // Only a trap from user mode ends a stretch of user time; one that
+  // interrupts the kernel leaves the kernel's accounting running.
+  let fromUserMode = frame.pointee.fromUserMode
+  if fromUserMode { CPUTime.enterKernel() }
   handleTrap(frame)
-  if frame.pointee.fromUserMode {
+  if fromUserMode {
     Signals.deliver(frame: frame, syscallNumber: nil)
+    CPUTime.leaveKernel()
   }
 }
 
@@ -76,7 +81,9 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
     return
   }
   if vector == UInt64(LocalAPIC.spuriousVector) { return }
-  if IOAPIC.dispatch(vector: vector) {
+  if IOAPIC.dispatch(vector: vector)
+    || MessageInterrupts.dispatch(vector: vector)
+  {
     Counters.deviceInterrupts &+= 1
     return
   }
@@ -86,10 +93,13 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
     return
   }
 
-  if vector == ExceptionVector.pageFault.rawValue,
-    handlePageFault(frame)
-  {
-    return
+  var fileFault = false
+  if vector == ExceptionVector.pageFault.rawValue {
+    switch handlePageFault(frame) {
+    case .resolved: return
+    case .beyondEndOfFile: fileFault = true
+    case .invalid: break
+    }
   }
 
   let exception = ExceptionVector(rawValue: vector)
@@ -98,28 +108,33 @@ private func handleTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
     let address = vector == 14 ? arch_read_cr2() : frame.pointee.rip
     log.info("program \(name) at \(hex(frame.pointee.rip))"
       + (vector == 14 ? ", address \(hex(address))" : ""))
-    Signals.force(
-      Signals.faultInfo(vector: exception, address: address,
-                        errorCode: frame.pointee.errorCode),
-      on: thread)
+    // A file mapping touched past the end of its file: SIGBUS with
+    // BUS_ADRERR, as mmap(2) says.
+    let info = fileFault
+      ? SignalInfo(signal: Signal.bus.rawValue, code: 2, address: address,
+                   isFault: true)
+      : Signals.faultInfo(vector: exception, address: address,
+                          errorCode: frame.pointee.errorCode)
+    Signals.force(info, on: thread)
     return
   }
   panicReport("\(name) in the kernel (vector \(vector))", frame: frame)
 }
 
 /// Resolves a page fault by demand paging, or recovers a faulting user
-/// copy. Returns false when the fault is a real one.
+/// copy. Anything but `.resolved` is a real fault.
 private func handlePageFault(_ frame: UnsafeMutablePointer<TrapFrame>)
-  -> Bool
+  -> FaultResult
 {
   let address = arch_read_cr2()
   let error = frame.pointee.errorCode
   let access = PageFaultAccess(errorCode: error)
+  var result = FaultResult.invalid
   if address < AddressSpace.userLimit,
-    Process.currentOrNil?.addressSpace.handleFault(
-      at: address, access: access) == true
+    let space = Process.currentOrNil?.addressSpace
   {
-    return true
+    result = space.handleFault(at: address, access: access)
+    if result == .resolved { return .resolved }
   }
   let rip = frame.pointee.rip
   if !frame.pointee.fromUserMode &&
@@ -127,9 +142,9 @@ private func handlePageFault(_ frame: UnsafeMutablePointer<TrapFrame>)
     rip < arch_user_access_range_end()
   {
     frame.pointee.rip = arch_user_access_fault_address()
-    return true
+    return .resolved
   }
-  return false
+  return result
 }
 
 /// What a page fault's error code says about the access.

@@ -3,7 +3,8 @@
 // queued: level-triggered interests report whenever the file is ready;
 // edge-triggered ones only when the file's readiness changed since they
 // last reported (its generation moved); one-shot ones disarm after one
-// report until EPOLL_CTL_MOD.
+// report until EPOLL_CTL_MOD. Exclusive ones (EPOLLEXCLUSIVE) change who
+// is woken, not what is reported (see Readiness.changed).
 
 import LinuxABI
 
@@ -14,6 +15,10 @@ final class EpollInstance: OpenFile {
   static let exclusive: UInt32 = 1 << 28
   /// Always reported, whether asked for or not.
   static let alwaysReported = PollEvents.error | PollEvents.hangUp
+  /// What an EPOLLEXCLUSIVE interest may also ask for (epoll_ctl(2)):
+  /// EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLWAKEUP, EPOLLET.
+  static let exclusiveCompatible = PollEvents.input | PollEvents.output
+    | alwaysReported | wakeUp | edgeTriggered | exclusive
 
   struct Interest {
     var fd: Int32
@@ -25,10 +30,19 @@ final class EpollInstance: OpenFile {
   }
 
   private(set) var interests: [Interest] = []
+  private(set) var hasExclusiveInterests = false
 
   func add(fd: Int32, file: OpenFile, events: UInt32, data: UInt64)
     throws(Errno)
   {
+    if events & EpollInstance.exclusive != 0 {
+      // Exclusive wake-ups make no sense for an epoll inside an epoll,
+      // nor with one-shot or the rarer events.
+      guard !(file is EpollInstance),
+        events & ~EpollInstance.exclusiveCompatible == 0
+      else { throw .EINVAL }
+      hasExclusiveInterests = true
+    }
     guard index(fd: fd, file: file) == nil else { throw .EEXIST }
     interests.append(Interest(fd: fd, file: file, events: events, data: data,
                               reportedGeneration: file.generation &- 1))
@@ -37,8 +51,10 @@ final class EpollInstance: OpenFile {
   func modify(fd: Int32, file: OpenFile, events: UInt32, data: UInt64)
     throws(Errno)
   {
+    // EPOLLEXCLUSIVE may only be set by EPOLL_CTL_ADD, and an exclusive
+    // interest cannot be modified at all.
+    if events & EpollInstance.exclusive != 0 { throw .EINVAL }
     guard let i = index(fd: fd, file: file) else { throw .ENOENT }
-    // EPOLLEXCLUSIVE may only be set by EPOLL_CTL_ADD.
     if interests[i].events & EpollInstance.exclusive != 0 { throw .EINVAL }
     interests[i].events = events
     interests[i].data = data
@@ -49,6 +65,34 @@ final class EpollInstance: OpenFile {
   func remove(fd: Int32, file: OpenFile) throws(Errno) {
     guard let i = index(fd: fd, file: file) else { throw .ENOENT }
     interests.remove(at: i)
+    hasExclusiveInterests = interests.contains {
+      $0.events & EpollInstance.exclusive != 0
+    }
+  }
+
+  /// Whether `collect` would report anything now, and whether all of it
+  /// comes from exclusive interests; changes nothing, and never enters
+  /// the network stack (Readiness.changed may run inside it).
+  func pendingReport() -> (any: Bool, onlyExclusive: Bool) {
+    var any = false
+    var onlyExclusive = true
+    for interest in interests where interest.armed &&
+      interest.file.descriptorReferences > 0
+    {
+      let wanted = (interest.events & 0xFFFF) | EpollInstance.alwaysReported
+      guard interest.file.pollEventsWithoutStack() & wanted != 0 else {
+        continue
+      }
+      let edge = interest.events & EpollInstance.edgeTriggered != 0
+      if edge && interest.reportedGeneration == interest.file.generation {
+        continue
+      }
+      any = true
+      if interest.events & EpollInstance.exclusive == 0 {
+        onlyExclusive = false
+      }
+    }
+    return (any, any && onlyExclusive)
   }
 
   /// Ready events, at most `limit`, as (events, data) pairs.
@@ -76,15 +120,21 @@ final class EpollInstance: OpenFile {
     return ready
   }
 
-  override func pollEvents() -> UInt32 {
-    // Readable when some interest is ready (without consuming edges).
+  override func pollEvents() -> UInt32 { readiness(withoutStack: false) }
+
+  override func pollEventsWithoutStack() -> UInt32 {
+    readiness(withoutStack: true)
+  }
+
+  /// Readable when some interest is ready (without consuming edges).
+  private func readiness(withoutStack: Bool) -> UInt32 {
     for interest in interests where interest.armed &&
       interest.file.descriptorReferences > 0
     {
       let wanted = (interest.events & 0xFFFF) | EpollInstance.alwaysReported
-      if interest.file.pollEvents() & wanted != 0 {
-        return PollEvents.input
-      }
+      let events = withoutStack ? interest.file.pollEventsWithoutStack()
+        : interest.file.pollEvents()
+      if events & wanted != 0 { return PollEvents.input }
     }
     return 0
   }

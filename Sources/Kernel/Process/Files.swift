@@ -18,7 +18,9 @@ class OpenFile {
   /// How many descriptors (in any table) refer to this description.
   var descriptorReferences = 0
   /// Bumped on every change of readiness; edge-triggered epoll compares.
-  private(set) var generation: UInt64 = 0
+  /// A file whose edges come from elsewhere (a pipe's ends) overrides it.
+  var generation: UInt64 { changes }
+  private var changes: UInt64 = 0
 
   static let nonBlockFlag: UInt32 = 0o4000
 
@@ -39,9 +41,14 @@ class OpenFile {
   /// The poll(2) events this file is ready for now.
   func pollEvents() -> UInt32 { PollEvents.input | PollEvents.output }
 
+  /// pollEvents for Readiness.changed, which may run inside the network
+  /// stack: a file whose answer needs the stack gives what it last
+  /// reported instead (readiness changes bump that first).
+  func pollEventsWithoutStack() -> UInt32 { pollEvents() }
+
   /// Readiness changed: wake everything waiting on readiness.
   func notifyChanged() {
-    generation &+= 1
+    changes &+= 1
     Readiness.changed()
   }
 

@@ -21,21 +21,49 @@ final class Pipe {
   var readerOpens = 0
   var writerOpens = 0
 
+  /// Edges for edge-triggered epoll, one count per end, as Linux's pipe
+  /// wakes its waiters: every write is an edge for the read end; a read
+  /// is one for the write end only when it makes a full pipe writable
+  /// again; a close is one for both.
+  private(set) var readEndEdges: UInt64 = 0
+  private(set) var writeEndEdges: UInt64 = 0
+
   var capacity: Int { buffer.count }
   var space: Int { capacity - count }
 
   func take(into destination: UnsafeMutableRawBufferPointer) -> Int {
     let n = min(destination.count, count)
     for i in 0..<n { destination[i] = buffer[(head + i) % capacity] }
+    drop(n)
+    return n
+  }
+
+  func endClosed() {
+    readEndEdges &+= 1
+    writeEndEdges &+= 1
+  }
+
+  /// Copies the oldest bytes without consuming them (splice, tee).
+  func peek(into destination: UnsafeMutableRawBufferPointer) -> Int {
+    let n = min(destination.count, count)
+    for i in 0..<n { destination[i] = buffer[(head + i) % capacity] }
+    return n
+  }
+
+  /// Consumes `n` bytes already looked at with peek.
+  func drop(_ n: Int) {
+    let n = min(n, count)
+    let wasFull = space < Pipe.atomicSize
     head = (head + n) % capacity
     count -= n
-    return n
+    if wasFull && space >= Pipe.atomicSize { writeEndEdges &+= 1 }
   }
 
   func put(_ source: UnsafeRawBufferPointer) -> Int {
     let n = min(source.count, space)
     for i in 0..<n { buffer[(head + count + i) % capacity] = source[i] }
     count += n
+    if n > 0 { readEndEdges &+= 1 }
     return n
   }
 
@@ -51,6 +79,7 @@ final class Pipe {
     for i in 0..<count { contents[i] = buffer[(head + i) % capacity] }
     buffer = contents
     head = 0
+    writeEndEdges &+= 1
     return size
   }
 }
@@ -133,6 +162,11 @@ final class PipeEnd: OpenFile {
     return done
   }
 
+  override var generation: UInt64 {
+    if bothEnds { return pipe.readEndEdges &+ pipe.writeEndEdges }
+    return isWriteEnd ? pipe.writeEndEdges : pipe.readEndEdges
+  }
+
   override func pollEvents() -> UInt32 {
     if bothEnds {
       return (pipe.count > 0 ? PollEvents.input : 0)
@@ -160,6 +194,7 @@ final class PipeEnd: OpenFile {
   override func lastDescriptorClosed() {
     if isWriteEnd || bothEnds { pipe.writers -= 1 }
     if !isWriteEnd || bothEnds { pipe.readers -= 1 }
+    pipe.endClosed()
     notifyChanged()
   }
 

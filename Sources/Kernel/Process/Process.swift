@@ -83,6 +83,7 @@ final class Process {
   private func flushFileSystems() {
     guard let root = Mounts.root else { return }
     do throws(Errno) {
+      try addressSpace.writeBackSharedMappings()
       try root.fileSystem.sync()
     } catch {
       log.error("writing the filesystem back failed: \(error.name)")

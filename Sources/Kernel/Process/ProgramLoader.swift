@@ -117,7 +117,11 @@ enum ProgramLoader {
     space.map(start: stackBottom, end: AddressSpace.stackTop,
               protection: stackProtection, kind: .stack)
 
-    var auxiliary: [(type: UInt64, value: UInt64)] = []
+    // The vDSO comes first in the vector, as Linux places it.
+    guard let vdso = VDSO.map(into: space) else { throw .outOfMemory }
+    var auxiliary: [(type: UInt64, value: UInt64)] = [
+      (AuxvType.sysinfoEhdr.rawValue, vdso),
+    ]
     if let phdr = plan.phdrAddress {
       auxiliary.append((AuxvType.phdr.rawValue, phdr))
     }

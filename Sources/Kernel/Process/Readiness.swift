@@ -6,34 +6,57 @@
 // of files small in a one-program VM, so a single queue keeps this simple
 // and free of lost wake-ups: on one CPU, with kernel code never
 // preempted, nothing changes between a thread's check and its wait.
+//
+// One exception to waking everyone: EPOLLEXCLUSIVE. A thread waiting in
+// epoll_wait on an instance whose reportable events all come from
+// exclusive interests is one of a group, and a change wakes only the
+// first of that group (it handles the event); the others sleep on until
+// a later change, as Linux wakes one exclusive waiter per event.
 
 import LinuxABI
 
 enum Readiness {
-  private static var waiters: [Thread] = []
+  private static var waiters: [(thread: Thread, epoll: EpollInstance?)] = []
 
   static func changed() {
     let guardState = InterruptGuard()
     defer { guardState.restore() }
     let woken = waiters
     waiters.removeAll()
-    for thread in woken { Scheduler.wake(thread) }
+    var exclusiveWoken = false
+    for waiter in woken {
+      if let epoll = waiter.epoll, epoll.hasExclusiveInterests {
+        let pending = epoll.pendingReport()
+        // Nothing to report: waking it would only put it back to sleep.
+        // Only exclusive interests to report: the first such waiter
+        // takes the event.
+        if !pending.any || (pending.onlyExclusive && exclusiveWoken) {
+          waiters.append(waiter)
+          continue
+        }
+        if pending.onlyExclusive { exclusiveWoken = true }
+      }
+      Scheduler.wake(waiter.thread)
+    }
   }
 
   /// Waits until some file changes, the deadline passes, or a signal
   /// arrives. Returns false on timeout; throws the restart marker on a
   /// signal, so the caller's system call restarts or fails with EINTR.
+  /// `epoll` names the instance an epoll_wait sleeps on, for
+  /// EPOLLEXCLUSIVE.
   @discardableResult
   static func wait(until deadline: UInt64? = nil,
-                   restart: Errno = Signals.restartSyscall) throws(Errno)
+                   restart: Errno = Signals.restartSyscall,
+                   epoll: EpollInstance? = nil) throws(Errno)
     -> Bool
   {
     guard let thread = Scheduler.current else { throw .ESRCH }
     let guardState = InterruptGuard()
     defer { guardState.restore() }
-    waiters.append(thread)
+    waiters.append((thread, epoll))
     let woken = Scheduler.block(until: deadline, interruptible: true)
-    waiters.removeAll { $0 === thread }
+    waiters.removeAll { $0.thread === thread }
     if thread.interruptedBySignal { throw restart }
     return woken
   }

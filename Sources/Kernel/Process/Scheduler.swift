@@ -85,6 +85,7 @@ enum Scheduler {
   private static func switchTo(_ thread: Thread) {
     thread.state = .running
     current = thread
+    CPUTime.switchedIn(thread)
     contextSwitches += 1
     let now = Clock.monotonicNanoseconds()
     sliceEnd = now + timeSlice
@@ -103,13 +104,15 @@ enum Scheduler {
   private static func enterScheduler() {
     guard let thread = current else { panic("no current thread") }
     let guardState = InterruptGuard()
+    CPUTime.switchingOut(thread)
     thread.fsBase = arch_rdmsr(MSR.fsBase)
     thread.gsBase = arch_rdmsr(MSR.kernelGSBase)
     arch_switch_context(&thread.savedStackPointer, schedulerStackPointer)
     guardState.restore()
   }
 
-  static func threadStarted() {}
+  /// A new thread's first switch-in: it goes straight to user mode.
+  static func threadStarted() { CPUTime.leaveKernel() }
 
   static func yield() {
     current?.state = .runnable
@@ -177,6 +180,7 @@ enum Scheduler {
   static func exitCurrentThread() -> Never {
     guard let thread = current else { panic("no current thread") }
     arch_disable_interrupts()
+    CPUTime.switchingOut(thread)
     thread.state = .exited
     threads.removeAll { $0 === thread }
     nextIndex = 0
@@ -242,6 +246,11 @@ enum Scheduler {
     {
       if sliceEnd <= now { sliceEnd = now + timeSlice }
       nearest = min(nearest, sliceEnd)
+    }
+    // A CPU-time timer expires no sooner than its CPU time left, counted
+    // from now, if the running thread keeps the CPU all along.
+    if current != nil, let left = CPUTime.nearestExpiry {
+      nearest = min(nearest, now &+ left)
     }
     if nearest == UInt64.max {
       LocalAPIC.disarm()

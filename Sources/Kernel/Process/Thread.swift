@@ -47,6 +47,10 @@ final class Thread {
   /// The futex word this thread waits on, if any, and its wait bitset.
   var futexAddress: UInt64? = nil
   var futexBitset: UInt32 = 0
+  /// CPU time used in user mode and in the kernel, in TSC ticks, as of
+  /// the thread's last switch-out (Process/CPUTime.swift).
+  var userTicks: UInt64 = 0
+  var systemTicks: UInt64 = 0
 
   private let stack: UnsafeMutableRawPointer
 

@@ -1,6 +1,7 @@
 // The program's memory: brk(2), mmap(2), munmap(2), mprotect(2),
-// madvise(2). Anonymous private mappings only until files exist; mappings
-// are backed on first touch (see AddressSpace).
+// mremap(2), msync(2), madvise(2). Mappings are anonymous or of regular
+// files, private or shared, and backed on first touch (see AddressSpace;
+// shared file pages live in the file's page cache, PageCache.swift).
 
 import LinuxABI
 
@@ -14,9 +15,7 @@ enum MemorySyscalls {
     d.register(.brk, .implemented) { args throws(Errno) in
       Int(Process.current.addressSpace.moveBreak(to: args.a0))
     }
-    d.register(.mmap, .partial("file mappings are private copies; "
-      + "no MAP_SHARED file mappings")) {
-      args throws(Errno) in
+    d.register(.mmap, .implemented) { args throws(Errno) in
       try mmap(address: args.a0, length: args.a1, protection: args.a2,
                flags: UInt32(truncatingIfNeeded: args.a3),
                fd: args.int(args.a4), offset: args.a5)
@@ -66,9 +65,14 @@ enum MemorySyscalls {
       guard flags & ~UInt64(7) == 0, flags & 5 != 5 else { throw .EINVAL }
       guard args.a0 % page == 0 else { throw .EINVAL }
       let end = alignUp(args.a0 &+ args.a1, page)
-      guard Process.current.addressSpace.isFullyMapped(
-        start: args.a0, end: end) else { throw .ENOMEM }
-      // Anonymous memory has no file to write back to.
+      let space = Process.current.addressSpace
+      guard space.isFullyMapped(start: args.a0, end: end) else {
+        throw .ENOMEM
+      }
+      // Shared file mappings write their dirty pages back; MS_SYNC also
+      // waits for the disk. MS_INVALIDATE has nothing to do, since the
+      // page cache is the only copy mappings see.
+      try space.writeBack(start: args.a0, end: end, durably: flags & 4 != 0)
       return 0
     }
     d.register(.madvise, .partial("DONTNEED discards; other advice is "
@@ -120,6 +124,8 @@ enum MemorySyscalls {
     guard let region = space.region(containing: address),
       space.isFullyMapped(start: address, end: address + oldSize)
     else { throw .EFAULT }
+    // The vDSO and vvar pages cannot grow, as on Linux (VM_DONTEXPAND).
+    if !region.kind.ownsFrames && newSize > oldSize { throw .EFAULT }
 
     if flags & fixed == 0 {
       if newSize <= oldSize {
@@ -130,8 +136,13 @@ enum MemorySyscalls {
       if growEnd <= AddressSpace.mmapTop &&
         !space.overlaps(start: address + oldSize, end: growEnd)
       {
-        space.map(start: address + oldSize, end: growEnd,
-                  protection: region.protection, kind: region.kind)
+        // The new part continues the region (and its file offsets).
+        var grown = region.slice(region.start, region.end)
+        grown.fileOffset = region.file == nil
+          ? 0 : region.fileOffset(of: address + oldSize)
+        grown.start = address + oldSize
+        grown.end = growEnd
+        space.map(grown)
         return Int(address)
       }
       guard flags & mayMove != 0 else { throw .ENOMEM }
@@ -154,8 +165,7 @@ enum MemorySyscalls {
       target = found
     }
     space.move(from: address, oldLength: oldSize, to: target,
-               newLength: newSize, protection: region.protection,
-               kind: region.kind)
+               newLength: newSize, like: region)
     return Int(target)
   }
 
@@ -189,18 +199,10 @@ enum MemorySyscalls {
     // MAP_SHARED_VALIDATE checks flags for files; anonymous memory must
     // say plain MAP_SHARED or MAP_PRIVATE.
     if anonymous && mapType == 0x03 { throw .EINVAL }
+    let shared = mapType != 0x02
     var backing: InodeFile? = nil
     if !anonymous {
-      let file = try Process.current.files.get(fd)
-      guard let inodeFile = file as? InodeFile, inodeFile.node.isRegular
-      else { throw .ENODEV }
-      guard inodeFile.canRead else { throw .EACCES }
-      guard mapType == 0x02 else {
-        // TODO(files): shared file mappings need pages written back.
-        log.warn("mmap: MAP_SHARED file mappings are not supported")
-        throw .ENODEV
-      }
-      backing = inodeFile
+      backing = try mappableFile(fd, shared: shared, protection: protection)
     }
     // MAP_SHARED and MAP_PRIVATE anonymous memory behave alike in a
     // process that cannot fork: no other process could see the pages.
@@ -234,14 +236,15 @@ enum MemorySyscalls {
       start = found
     }
     let prot = Protection(linux: protection)
-    space.map(start: start, end: start + size, protection: prot,
-              kind: .anonymous, shared: mapType == 0x01)
+    var region = Region(start: start, end: start + size, protection: prot,
+                        kind: .anonymous, shared: shared)
     if let backing {
-      // A private file mapping is a copy of the file taken now.
-      // TODO(files): later writes to the file do not show in the mapping.
-      try space.fill(start: start, size: size, from: backing.node,
-                     offset: offset)
+      region.file = backing.node
+      region.fileOffset = offset
+      region.fileName = backing.path
+      region.writeAllowed = !shared || backing.canWrite
     }
+    space.map(region)
     // MAP_POPULATE backs everything now instead of on first touch.
     if flags & 0x8000 != 0 && !prot.isEmpty {
       var page = start
@@ -251,5 +254,26 @@ enum MemorySyscalls {
       }
     }
     return Int(start)
+  }
+
+  /// The open file behind a file mapping, checked in do_mmap's order:
+  /// opened for reading, and for a writable shared mapping also for
+  /// writing (EACCES); then a regular file, since nothing else here has
+  /// pages to map (ENODEV: directories, pipes, sockets, devices).
+  static func mappableFile(_ fd: Int32, shared: Bool, protection: UInt64)
+    throws(Errno) -> InodeFile
+  {
+    let file = try Process.current.files.get(fd)
+    let access = file.statusFlags & OpenFlags.accmode.rawValue
+    if file.statusFlags & OpenFlags.path.rawValue != 0 { throw .EBADF }
+    if shared && protection & 2 != 0 &&
+      access == OpenFlags.rdonly.rawValue
+    {
+      throw .EACCES
+    }
+    guard access != OpenFlags.wronly.rawValue else { throw .EACCES }
+    guard let inodeFile = file as? InodeFile, inodeFile.node.isRegular
+    else { throw .ENODEV }
+    return inodeFile
   }
 }

@@ -20,12 +20,12 @@ enum PathSyscalls {
 
   static func register() {
     let d = SyscallDispatcher.self
-    d.register(.open, .partial("no O_TMPFILE")) { a throws(Errno) in
+    d.register(.open, .implemented) { a throws(Errno) in
       try open(at: atFDCWD, path: a.address(a.a0),
                flags: UInt32(truncatingIfNeeded: a.a1),
                mode: UInt32(truncatingIfNeeded: a.a2))
     }
-    d.register(.openat, .partial("no O_TMPFILE")) { a throws(Errno) in
+    d.register(.openat, .implemented) { a throws(Errno) in
       try open(at: a.int(a.a0), path: a.address(a.a1),
                flags: UInt32(truncatingIfNeeded: a.a2),
                mode: UInt32(truncatingIfNeeded: a.a3))
@@ -87,15 +87,17 @@ enum PathSyscalls {
       try mkdir(at: a.int(a.a0), path: a.address(a.a1),
                 mode: UInt32(truncatingIfNeeded: a.a2))
     }
-    d.register(.mknod, .partial("regular files and FIFOs only")) {
-      a throws(Errno) in
+    d.register(.mknod, .partial("device nodes only for the kernel's "
+      + "own character devices, on tmpfs")) { a throws(Errno) in
       try mknod(at: atFDCWD, path: a.address(a.a0),
-                mode: UInt32(truncatingIfNeeded: a.a1))
+                mode: UInt32(truncatingIfNeeded: a.a1),
+                device: UInt32(truncatingIfNeeded: a.a2))
     }
-    d.register(.mknodat, .partial("regular files and FIFOs only")) {
-      a throws(Errno) in
+    d.register(.mknodat, .partial("device nodes only for the kernel's "
+      + "own character devices, on tmpfs")) { a throws(Errno) in
       try mknod(at: a.int(a.a0), path: a.address(a.a1),
-                mode: UInt32(truncatingIfNeeded: a.a2))
+                mode: UInt32(truncatingIfNeeded: a.a2),
+                device: UInt32(truncatingIfNeeded: a.a3))
     }
     d.register(.rmdir, .implemented) { a throws(Errno) in
       try remove(at: atFDCWD, path: a.address(a.a0), directory: true)
@@ -281,10 +283,9 @@ enum PathSyscalls {
   {
     let creating = flags & OpenFlags.creat.rawValue != 0
     let exclusive = flags & OpenFlags.excl.rawValue != 0
-    if flags & OpenFlags.tmpfile.rawValue == OpenFlags.tmpfile.rawValue {
-      // TODO(files): O_TMPFILE (an unnamed file in a directory).
-      log.warn("open: O_TMPFILE is not supported")
-      throw .EOPNOTSUPP
+    let unnamedFlag: UInt32 = 0o2000_0000   // __O_TMPFILE
+    if flags & unnamedFlag != 0 {
+      return try openUnnamed(at: dirfd, path: path, flags: flags, mode: mode)
     }
     let follow = flags & OpenFlags.nofollow.rawValue == 0
       && !(creating && exclusive)
@@ -331,6 +332,37 @@ enum PathSyscalls {
             + [UInt8(ascii: "/")] + name
         } ?? []
     }
+    let files = Process.current.files
+    let fd = try files.install(file)
+    files.setCloseOnExec(fd, flags & OpenFlags.cloexec.rawValue != 0)
+    return Int(fd)
+  }
+
+  /// open(2) with O_TMPFILE: a regular file with no name in the
+  /// directory `path` names, which linkat(2) may name later unless
+  /// O_EXCL was given. Like Linux, the flags must say O_DIRECTORY and
+  /// O_WRONLY or O_RDWR, and not O_CREAT (EINVAL).
+  static func openUnnamed(at dirfd: Int32, path: UserAddress, flags: UInt32,
+                          mode: UInt32) throws(Errno) -> Int
+  {
+    let accessMode = flags & OpenFlags.accmode.rawValue
+    guard flags & OpenFlags.directory.rawValue != 0,
+      flags & OpenFlags.creat.rawValue == 0,
+      accessMode == OpenFlags.wronly.rawValue
+        || accessMode == OpenFlags.rdwr.rawValue
+    else { throw .EINVAL }
+    let directory = try lookup(at: dirfd, path: path, follow: true)
+    guard directory.isDirectory else { throw .ENOTDIR }
+    let permissions = mode & 0o7777 & ~Process.current.umask
+    let inode = try directory.createUnnamed(
+      mode: FileMode.ifreg.rawValue | permissions)
+    inode.linkable = flags & OpenFlags.excl.rawValue == 0
+    let file = InodeFile(inode: inode, flags: flags
+      & ~(OpenFlags.directory.rawValue | 0o2000_0000))
+    // /proc/self/fd shows such a file the way Linux does.
+    let place = (try? PathWalker.absolutePath(of: directory)) ?? []
+    file.path = (place == [UInt8(ascii: "/")] ? [] : place)
+      + Array("/#\(inode.number) (deleted)".utf8)
     let files = Process.current.files
     let fd = try files.install(file)
     files.setCloseOnExec(fd, flags & OpenFlags.cloexec.rawValue != 0)
@@ -420,21 +452,56 @@ enum PathSyscalls {
     return 0
   }
 
-  static func mknod(at dirfd: Int32, path: UserAddress, mode: UInt32)
-    throws(Errno) -> Int
+  /// mknod(2): regular files, FIFOs and socket nodes anywhere; a
+  /// character device node only for a device the kernel provides (the
+  /// node then opens that device), and only on tmpfs. Other device nodes
+  /// are EPERM: nothing could open them.
+  static func mknod(at dirfd: Int32, path: UserAddress, mode: UInt32,
+                    device: UInt32) throws(Errno) -> Int
   {
     var type = mode & FileMode.ifmt.rawValue
     if type == 0 { type = FileMode.ifreg.rawValue }
-    guard type == FileMode.ifreg.rawValue || type == FileMode.ififo.rawValue
-    else {
-      // TODO(files): device and socket nodes.
-      log.warn("mknod: only regular files and FIFOs are supported")
-      throw .EPERM
+    switch type {
+    case FileMode.ifreg.rawValue, FileMode.ififo.rawValue,
+      FileMode.ifsock.rawValue, FileMode.ifchr.rawValue,
+      FileMode.ifblk.rawValue:
+      break
+    case FileMode.ifdir.rawValue:
+      throw .EPERM   // mkdir(2) makes directories
+    default:
+      throw .EINVAL
     }
     let resolution = try resolve(at: dirfd, path: path, follow: false)
     guard resolution.inode == nil else { throw .EEXIST }
+    var deviceKind: DeviceInode.Kind? = nil
+    if type == FileMode.ifchr.rawValue || type == FileMode.ifblk.rawValue {
+      let number = UInt64(device)
+      let major = UInt64(DeviceNumber.major(of: number))
+      let minor = UInt64(DeviceNumber.minor(of: number))
+      deviceKind = type == FileMode.ifchr.rawValue
+        ? DeviceDirectory.kind(major: major, minor: minor) : nil
+      guard deviceKind != nil else {
+        log.warn("mknod: no device \(major):\(minor) of that type")
+        throw .EPERM
+      }
+    }
     let permissions = mode & 0o7777 & ~Process.current.umask
-    _ = try resolution.parent.create(resolution.name, mode: type | permissions)
+    guard let kind = deviceKind else {
+      _ = try resolution.parent.create(resolution.name,
+                                       mode: type | permissions)
+      return 0
+    }
+    guard resolution.parent is TmpfsInode else {
+      log.warn("mknod: device nodes live on tmpfs only")
+      throw .EPERM
+    }
+    let number = UInt64(device)
+    let node = DeviceInode(
+      fileSystem: resolution.parent.fileSystem, kind: kind,
+      major: UInt64(DeviceNumber.major(of: number)),
+      minor: UInt64(DeviceNumber.minor(of: number)), mode: permissions)
+    node.links = 0
+    try resolution.parent.link(resolution.name, to: node)
     return 0
   }
 
@@ -532,7 +599,11 @@ enum PathSyscalls {
     let target = try resolve(at: newDirfd, path: newPath, follow: false)
     guard target.inode == nil else { throw .EEXIST }
     guard target.parent.fileSystem === inode.fileSystem else { throw .EXDEV }
+    // A file whose last name is gone stays nameless (reached through
+    // /proc/self/fd), except an O_TMPFILE file made to be linked.
+    if inode.links == 0 && !inode.linkable { throw .ENOENT }
     try target.parent.link(target.name, to: inode)
+    inode.linkable = false
     return 0
   }
 

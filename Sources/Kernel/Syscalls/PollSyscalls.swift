@@ -306,7 +306,8 @@ enum PollSyscalls {
       }
       if let deadline, Clock.monotonicNanoseconds() >= deadline { return 0 }
       // epoll_wait is never restarted after a handler (EINTR).
-      try Readiness.wait(until: deadline, restart: restartWithoutHandler)
+      try Readiness.wait(until: deadline, restart: restartWithoutHandler,
+                         epoll: epoll)
     }
   }
 }

@@ -148,26 +148,35 @@ enum ProcessSyscalls {
       try sysinfo(to: args.address(args.a0))
       return 0
     }
-    d.register(.getrusage, .partial("system time is counted as user time"))
-    { args throws(Errno) in
+    d.register(.getrusage, .partial("times and peak memory; the other "
+      + "counters are zero")) { args throws(Errno) in
       let who = args.int(args.a0)
       guard who == 0 || who == -1 || who == 1 else { throw .EINVAL }
-      // struct rusage: utime, stime (timevals), then 14 longs.
+      guard let thread = Scheduler.current else { throw .EINVAL }
+      // struct rusage: utime, stime (timevals), then 14 longs. Children
+      // (RUSAGE_CHILDREN, -1) there are none, so theirs is all zero.
       var bytes = [UInt8](repeating: 0, count: 144)
       if who != -1 {
-        let cpu = try TimeSyscalls.read(clock: 2)
-        bytes.store(Int64(cpu / 1_000_000_000), at: 0)
-        bytes.store(Int64(cpu % 1_000_000_000 / 1000), at: 8)
+        let usage = who == 1 ? CPUTime.usage(of: thread)
+          : CPUTime.usage(of: thread.process)
+        for (offset, nanoseconds) in [(0, usage.user), (16, usage.system)] {
+          bytes.store(Int64(nanoseconds / 1_000_000_000), at: offset)
+          bytes.store(Int64(nanoseconds % 1_000_000_000 / 1000),
+                      at: offset + 8)
+        }
         bytes.store(Int64(FrameAllocator.peakUsedFrames * 4), at: 32)
       }
       try UserMemory.writeBytes(bytes, to: args.address(args.a1))
       return 0
     }
-    d.register(.times, .partial("system time is counted as user time")) {
-      args throws(Errno) in
-      let ticks = Int64(try TimeSyscalls.read(clock: 2) / 10_000_000)
+    d.register(.times, .implemented) { args throws(Errno) in
+      guard let thread = Scheduler.current else { throw .EINVAL }
+      // Clock ticks of 10 ms (AT_CLKTCK is 100); no children.
+      let usage = CPUTime.usage(of: thread.process)
+      let user = Int64(usage.user / 10_000_000)
+      let system = Int64(usage.system / 10_000_000)
       if !args.address(args.a0).isNull {
-        try UserMemory.write((ticks, Int64(0), Int64(0), Int64(0)),
+        try UserMemory.write((user, system, Int64(0), Int64(0)),
                              to: args.address(args.a0))
       }
       return Int(Clock.monotonicNanoseconds() / 10_000_000)

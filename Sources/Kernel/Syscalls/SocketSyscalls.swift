@@ -26,7 +26,8 @@ enum SocketSyscalls {
   static func register() {
     let d = SyscallDispatcher.self
     d.register(.socket, .partial(
-      "AF_INET TCP and UDP, AF_UNIX stream and datagram; no IPv6, raw"
+      "AF_INET TCP and UDP, AF_INET6 over IPv4-mapped addresses only, "
+        + "AF_UNIX stream and datagram; no IPv6 traffic, raw"
         + " or SOCK_SEQPACKET"))
     { a throws(Errno) in
       try socket(domain: a.int(a.a0), type: a.int(a.a1),
@@ -152,11 +153,12 @@ enum SocketSyscalls {
     let flags = nonBlock ? OpenFile.nonBlockFlag : 0
     let file: Socket
     switch domain {
-    case Int32(AddressFamily.inet):
+    case Int32(AddressFamily.inet), Int32(AddressFamily.inet6):
       switch (kind, protocolNumber) {
       case (SocketType.stream, 0), (SocketType.stream, SocketLevel.tcp),
         (SocketType.datagram, 0), (SocketType.datagram, SocketLevel.udp):
-        file = try InetSocket.open(kind: kind, flags: flags)
+        file = try InetSocket.open(family: UInt16(domain), kind: kind,
+                                   flags: flags)
       case (SocketType.stream, _), (SocketType.datagram, _):
         // TODO(net): ICMP "ping" sockets (SOCK_DGRAM, IPPROTO_ICMP).
         throw Socket.refuse("AF_INET type \(kind) protocol \(protocolNumber)",
@@ -173,7 +175,6 @@ enum SocketSyscalls {
       }
       file = UnixSocket(kind: kind, flags: flags)
     default:
-      // TODO(net): AF_INET6 waits for IPv6 in NetStack.
       throw Socket.refuse("address family \(domain)", .EAFNOSUPPORT)
     }
     return Int(try install(file, closeOnExec: closeOnExec))
@@ -184,8 +185,10 @@ enum SocketSyscalls {
   {
     let (kind, nonBlock, closeOnExec) = try splitType(type)
     guard domain == Int32(AddressFamily.unix) else {
-      // Linux: AF_INET has no socketpair (EOPNOTSUPP); others no family.
-      throw domain == Int32(AddressFamily.inet) ? .EOPNOTSUPP : .EAFNOSUPPORT
+      // Linux: AF_INET and AF_INET6 have no socketpair (EOPNOTSUPP);
+      // other families do not exist here.
+      throw domain == Int32(AddressFamily.inet)
+        || domain == Int32(AddressFamily.inet6) ? .EOPNOTSUPP : .EAFNOSUPPORT
     }
     guard protocolNumber == 0 else { throw .EPROTONOSUPPORT }
     guard kind == SocketType.stream || kind == SocketType.datagram else {

@@ -142,6 +142,8 @@ enum SyscallDispatcher {
 func villaSyscall(_ rawFrame: UnsafeMutableRawPointer) {
   let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
   let number = frame.pointee.rax
+  CPUTime.enterKernel()
   SyscallDispatcher.dispatch(frame)
   Signals.deliver(frame: frame, syscallNumber: number)
+  CPUTime.leaveKernel()
 }

@@ -15,4 +15,5 @@ func registerAllSyscalls() {
   PollSyscalls.register()
   TimerSyscalls.register()
   SocketSyscalls.register()
+  SpliceSyscalls.register()
 }

@@ -1,9 +1,10 @@
 // Clocks and sleeping: clock_gettime(2), clock_getres(2), gettimeofday(2),
 // time(2), nanosleep(2), clock_nanosleep(2).
 //
-// CPU-time clocks report the time the process's threads were not idle:
-// on a VM with one program and one CPU, that is the time spent running it
-// (in user mode or in the kernel on its behalf).
+// The CPU-time clocks (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID
+// and the negative ids of clock_getcpuclockid(3)) read the per-thread
+// accounting in Process/CPUTime.swift. The other clocks come from
+// Platform/Clock.swift, with the formula the vDSO uses in user mode.
 
 import LinuxABI
 
@@ -98,8 +99,8 @@ enum TimeSyscalls {
       return Clock.realtimeNanoseconds()
     case 1, 4, 6, 7, 9:      // MONOTONIC, _RAW, _COARSE, BOOTTIME, ..._ALARM
       return Clock.monotonicNanoseconds()
-    case 2, 3:               // PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID
-      return Clock.monotonicNanoseconds() - Scheduler.idleNanoseconds
+    case 2, 3, ..<0:         // PROCESS_ and THREAD_CPUTIME_ID, encoded ids
+      return try CPUTime.read(clock: clock)
     default:
       throw .EINVAL
     }

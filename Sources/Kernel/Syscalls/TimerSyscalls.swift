@@ -23,10 +23,14 @@ enum TimerSyscalls {
       // Whole seconds left, rounded up, as alarm(2) returns.
       return Int((left + 999_999_999) / 1_000_000_000)
     }
-    d.register(.setitimer, .partial("ITIMER_REAL only")) { a throws(Errno) in
-      guard a.int(a.a0) == 0 else {
-        log.warn("setitimer: only ITIMER_REAL is supported")
-        throw .EINVAL
+    d.register(.setitimer, .implemented) { a throws(Errno) in
+      let which = a.int(a.a0)
+      guard which >= 0 && which <= 2 else { throw .EINVAL }
+      if which != 0 {
+        try setCPUTimer(which == 1 ? CPUTime.virtualTimer
+                          : CPUTime.profilingTimer,
+                        new: a.address(a.a1), old: a.address(a.a2))
+        return 0
       }
       let timer = itimerReal()
       if !a.address(a.a2).isNull {
@@ -43,10 +47,13 @@ enum TimerSyscalls {
       KernelTimers.arm(timer, after: delay, interval: interval)
       return 0
     }
-    d.register(.getitimer, .partial("ITIMER_REAL only")) { a throws(Errno) in
-      guard a.int(a.a0) >= 0 && a.int(a.a0) <= 2 else { throw .EINVAL }
-      guard a.int(a.a0) == 0 else { throw .EINVAL }
-      try writeTimeval(itimerReal(), to: a.address(a.a1))
+    d.register(.getitimer, .implemented) { a throws(Errno) in
+      switch a.int(a.a0) {
+      case 0: try writeTimeval(itimerReal(), to: a.address(a.a1))
+      case 1: try writeTimeval(CPUTime.virtualTimer, to: a.address(a.a1))
+      case 2: try writeTimeval(CPUTime.profilingTimer, to: a.address(a.a1))
+      default: throw .EINVAL
+      }
       return 0
     }
     d.register(.timerCreate, .partial("SIGEV_SIGNAL, SIGEV_THREAD_ID, "
@@ -112,6 +119,40 @@ enum TimerSyscalls {
                              code: SignalInfo.codeKernel, value: 0))
     realTimer = timer
     return timer
+  }
+
+  /// setitimer(2) for ITIMER_VIRTUAL and ITIMER_PROF: the value is CPU
+  /// time; a zero value disarms.
+  private static func setCPUTimer(_ timer: CPUIntervalTimer,
+                                  new: UserAddress, old: UserAddress)
+    throws(Errno)
+  {
+    var value = (interval: UInt64(0), delay: UInt64(0))
+    if !new.isNull {
+      let raw = try UserMemory.read((Int64, Int64, Int64, Int64).self,
+                                    at: new)
+      value = (try nanoseconds(seconds: raw.0, micros: raw.1),
+               try nanoseconds(seconds: raw.2, micros: raw.3))
+    }
+    if !old.isNull { try writeTimeval(timer, to: old) }
+    let guardState = InterruptGuard()
+    timer.remaining = value.delay
+    timer.interval = value.delay == 0 ? 0 : value.interval
+    CPUTime.timersChanged()
+    guardState.restore()
+    // The thread may now spin in user mode until the timer fires.
+    Scheduler.rearmTimer()
+  }
+
+  private static func writeTimeval(_ timer: CPUIntervalTimer,
+                                    to address: UserAddress) throws(Errno)
+  {
+    try UserMemory.write(
+      (Int64(timer.interval / 1_000_000_000),
+       Int64(timer.interval % 1_000_000_000 / 1000),
+       Int64(timer.remaining / 1_000_000_000),
+       Int64(timer.remaining % 1_000_000_000 / 1000)),
+      to: address)
   }
 
   static func nanoseconds(seconds: Int64, micros: Int64) throws(Errno)

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "VDSOData.h"
+
 static inline void arch_outb(uint16_t port, uint8_t v) {
   __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
 }
@@ -163,6 +165,38 @@ int64_t arch_user_zero(void *dst, uint64_t length);
 /* The code range of the routines above and where a fault in them resumes. */
 extern const char arch_user_access_start[], arch_user_access_end[];
 extern const char arch_user_access_fault[];
+
+/*
+ * The running thread's CPU time in TSC ticks (Process/CPUTime.swift owns
+ * the policy). Every system call charges twice, on entry and on exit, so
+ * the charge lives here, where it is a dozen instructions with no
+ * reference counting or exclusivity checks: the ticks since `stamp` go
+ * to user or system time, and the function returns them. `timers_armed`
+ * says whether a CPU-time interval timer needs them too.
+ */
+struct arch_cpu_account {
+  uint64_t user;
+  uint64_t system;
+  uint64_t stamp;
+  uint64_t timers_armed;
+};
+extern struct arch_cpu_account arch_cpu_account;
+
+static inline uint64_t arch_cpu_charge(int user) {
+  uint64_t now = arch_rdtsc();
+  uint64_t elapsed = now > arch_cpu_account.stamp
+    ? now - arch_cpu_account.stamp : 0;
+  arch_cpu_account.stamp = now;
+  if (user)
+    arch_cpu_account.user += elapsed;
+  else
+    arch_cpu_account.system += elapsed;
+  return elapsed;
+}
+
+/* The vDSO shared object embedded by vdso-image.S. */
+const void *arch_vdso_image(void);
+uint64_t arch_vdso_image_size(void);
 
 /* Linker-script symbols. */
 extern char __kernel_start[], __kernel_end[], __text_start[], __text_end[];

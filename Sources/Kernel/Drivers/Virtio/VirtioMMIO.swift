@@ -2,7 +2,9 @@
 // QEMU's microvm machine provides it: up to eight 512-byte register
 // windows from 0xFEB00000, window N wired to interrupt line 5 + N (villa
 // starts microvm without ACPI so that this holds). The probe finds every
-// window with a device behind it; drivers claim them by device id.
+// window with a device behind it; drivers reach it through
+// VirtioTransport, which holds the initialization steps both transports
+// share. This file is only the register map.
 
 private let log = Logger("virtio")
 
@@ -12,24 +14,29 @@ final class VirtioMMIODevice {
   static let windowCount = 8
   static let firstInterruptLine = 5
 
-  enum DeviceID: UInt32 {
-    case network = 1
-    case block = 2
-    case console = 3
-    case entropy = 4
+  /// Register offsets in a window (virtio 1.x, 4.2.2).
+  private enum Register {
+    static let magic: UInt64 = 0x000
+    static let version: UInt64 = 0x004
+    static let deviceID: UInt64 = 0x008
+    static let deviceFeatures: UInt64 = 0x010
+    static let deviceFeaturesSelect: UInt64 = 0x014
+    static let driverFeatures: UInt64 = 0x020
+    static let driverFeaturesSelect: UInt64 = 0x024
+    static let queueSelect: UInt64 = 0x030
+    static let queueSizeMaximum: UInt64 = 0x034
+    static let queueSize: UInt64 = 0x038
+    static let queueReady: UInt64 = 0x044
+    static let queueNotify: UInt64 = 0x050
+    static let interruptStatus: UInt64 = 0x060
+    static let interruptAcknowledge: UInt64 = 0x064
+    static let status: UInt64 = 0x070
+    static let queueDescriptors: UInt64 = 0x080
+    static let queueDriver: UInt64 = 0x090
+    static let queueDevice: UInt64 = 0x0A0
+    static let configGeneration: UInt64 = 0x0FC
+    static let config: UInt64 = 0x100
   }
-
-  /// Device status bits.
-  enum Status {
-    static let acknowledge: UInt32 = 1
-    static let driver: UInt32 = 2
-    static let driverOK: UInt32 = 4
-    static let featuresOK: UInt32 = 8
-    static let failed: UInt32 = 128
-  }
-
-  /// Feature bit 32: the device speaks virtio 1.x (required of modern).
-  static let versionOne: UInt64 = 1 << 32
 
   let base: UInt64
   let interruptLine: Int
@@ -46,9 +53,12 @@ final class VirtioMMIODevice {
     var found: [VirtioMMIODevice] = []
     for slot in 0..<windowCount {
       let base = windowBase + UInt64(slot) * windowSize
-      guard MMIO.load32(base) == 0x7472_6976 else { continue }  // "virt"
-      let version = MMIO.load32(base + 0x004)
-      let id = MMIO.load32(base + 0x008)
+      // "virt", little-endian.
+      guard MMIO.load32(base + Register.magic) == 0x7472_6976 else {
+        continue
+      }
+      let version = MMIO.load32(base + Register.version)
+      let id = MMIO.load32(base + Register.deviceID)
       if id == 0 { continue }
       guard version == 2 else {
         log.warn("virtio-mmio slot \(slot): version \(version), "
@@ -62,86 +72,70 @@ final class VirtioMMIODevice {
     return found
   }
 
-  // MARK: Registers
+  var name: String { "virtio-mmio at \(hex(base))" }
 
-  func read32(_ offset: UInt64) -> UInt32 { MMIO.load32(base + offset) }
-  func write32(_ offset: UInt64, _ value: UInt32) {
+  private func read32(_ offset: UInt64) -> UInt32 {
+    MMIO.load32(base + offset)
+  }
+  private func write32(_ offset: UInt64, _ value: UInt32) {
     MMIO.store(value, at: base + offset)
   }
 
-  /// Device-specific configuration space, from offset 0x100.
-  func config8(_ offset: UInt64) -> UInt8 { MMIO.load8(base + 0x100 + offset) }
-  func config32(_ offset: UInt64) -> UInt32 {
-    MMIO.load32(base + 0x100 + offset)
-  }
-  func config64(_ offset: UInt64) -> UInt64 {
-    UInt64(config32(offset)) | UInt64(config32(offset + 4)) << 32
+  // MARK: What VirtioTransport asks of a transport
+
+  var status: UInt8 {
+    get { UInt8(truncatingIfNeeded: read32(Register.status)) }
+    set { write32(Register.status, UInt32(newValue)) }
   }
 
-  var status: UInt32 {
-    get { read32(0x070) }
-    set { write32(0x070, newValue) }
+  /// Device features, 32 bits at a time.
+  func deviceFeatures(word: UInt32) -> UInt32 {
+    write32(Register.deviceFeaturesSelect, word)
+    return read32(Register.deviceFeatures)
   }
 
-  /// Resets the device and negotiates features: the driver accepts
-  /// `wanted` ∩ offered, and VERSION_1 must be among them. Returns the
-  /// accepted features, or nil if the device refused.
-  func negotiate(wanted: UInt64) -> UInt64? {
-    status = 0
-    status = Status.acknowledge
-    status = Status.acknowledge | Status.driver
-    write32(0x014, 0)
-    var offered = UInt64(read32(0x010))
-    write32(0x014, 1)
-    offered |= UInt64(read32(0x010)) << 32
-    let accepted = offered & (wanted | VirtioMMIODevice.versionOne)
-    guard accepted & VirtioMMIODevice.versionOne != 0 else {
-      status = Status.failed
-      return nil
+  func setDriverFeatures(word: UInt32, _ value: UInt32) {
+    write32(Register.driverFeaturesSelect, word)
+    write32(Register.driverFeatures, value)
+  }
+
+  var configGeneration: UInt32 { read32(Register.configGeneration) }
+  var deviceConfig: UInt64 { base + Register.config }
+
+  /// The largest size the device allows for queue `index` (0: none).
+  func queueMaximum(_ index: UInt16) -> UInt16 {
+    write32(Register.queueSelect, UInt32(index))
+    return UInt16(truncatingIfNeeded: read32(Register.queueSizeMaximum))
+  }
+
+  /// Tells the device where `queue`'s rings are and turns it on.
+  func activate(_ queue: Virtqueue) -> Bool {
+    write32(Register.queueSelect, UInt32(queue.index))
+    write32(Register.queueSize, UInt32(queue.size))
+    for (register, address) in [
+      (Register.queueDescriptors, queue.descriptorTable),
+      (Register.queueDriver, queue.availableRing),
+      (Register.queueDevice, queue.usedRing),
+    ] {
+      write32(register, UInt32(truncatingIfNeeded: address))
+      write32(register + 4, UInt32(truncatingIfNeeded: address >> 32))
     }
-    write32(0x024, 0)
-    write32(0x020, UInt32(truncatingIfNeeded: accepted))
-    write32(0x024, 1)
-    write32(0x020, UInt32(truncatingIfNeeded: accepted >> 32))
-    status = Status.acknowledge | Status.driver | Status.featuresOK
-    guard status & Status.featuresOK != 0 else {
-      status = Status.failed
-      return nil
-    }
-    return accepted
-  }
-
-  /// Sets up queue `index` with at most `maximum` entries.
-  func setUpQueue(_ index: UInt16, maximum: UInt16) -> Virtqueue? {
-    write32(0x030, UInt32(index))
-    let offered = read32(0x034)
-    guard offered > 0 else { return nil }
-    let size = UInt16(min(UInt32(maximum), offered))
-    guard let queue = Virtqueue(index: index, size: size) else { return nil }
-    write32(0x038, UInt32(size))
-    write32(0x080, UInt32(truncatingIfNeeded: queue.descriptorTable))
-    write32(0x084, UInt32(truncatingIfNeeded: queue.descriptorTable >> 32))
-    write32(0x090, UInt32(truncatingIfNeeded: queue.availableRing))
-    write32(0x094, UInt32(truncatingIfNeeded: queue.availableRing >> 32))
-    write32(0x0A0, UInt32(truncatingIfNeeded: queue.usedRing))
-    write32(0x0A4, UInt32(truncatingIfNeeded: queue.usedRing >> 32))
-    write32(0x044, 1)
-    return queue
-  }
-
-  func finishInitialization() {
-    status = status | Status.driverOK
+    write32(Register.queueReady, 1)
+    return true
   }
 
   func notify(_ queue: Virtqueue) {
-    write32(0x050, UInt32(queue.index))
+    write32(Register.queueNotify, UInt32(queue.index))
   }
 
-  /// Reads and acknowledges the interrupt cause (bit 0: used buffers,
-  /// bit 1: configuration change).
-  func acknowledgeInterrupt() -> UInt32 {
-    let cause = read32(0x060)
-    write32(0x064, cause)
-    return cause
+  /// Routes the window's interrupt line to `handler`, acknowledging the
+  /// cause (used buffers, configuration change) first, as the line is
+  /// level-triggered and stays raised until then.
+  func onInterrupt(_ handler: @escaping () -> Void) {
+    IOAPIC.route(gsi: interruptLine) { [self] in
+      let cause = self.read32(Register.interruptStatus)
+      self.write32(Register.interruptAcknowledge, cause)
+      handler()
+    }
   }
 }
