@@ -3,9 +3,17 @@
 // a pipe, a counter written, a socket connected) calls Readiness.changed,
 // which wakes every waiting thread; each rechecks its own condition and
 // waits again if it still cannot proceed. Waits are rare and the number
-// of files small in a one-program VM, so a single queue keeps this simple
-// and free of lost wake-ups: on one CPU, with kernel code never
-// preempted, nothing changes between a thread's check and its wait.
+// of files small in a one-program VM, so a single queue keeps this simple.
+//
+// Lost wake-ups: kernel code is never preempted by another thread, but
+// interrupts run in the middle of it, and the network and the timers
+// change readiness from there. A change that lands between a thread's
+// check and its wait would wake nobody, and the thread would sleep
+// until some later change (seconds later for a server whose client
+// waits for it). So every change also counts in `epoch`; a thread
+// notes the epoch when its system call starts and after every wait, and
+// a wait that finds the epoch moved since returns at once, for the
+// caller to check again.
 //
 // One exception to waking everyone: EPOLLEXCLUSIVE. A thread waiting in
 // epoll_wait on an instance whose reportable events all come from
@@ -17,10 +25,13 @@ import LinuxABI
 
 enum Readiness {
   private static var waiters: [(thread: Thread, epoll: EpollInstance?)] = []
+  /// How many changes there have been.
+  private(set) static var epoch: UInt64 = 0
 
   static func changed() {
     let guardState = InterruptGuard()
     defer { guardState.restore() }
+    epoch &+= 1
     let woken = waiters
     waiters.removeAll()
     var exclusiveWoken = false
@@ -54,9 +65,15 @@ enum Readiness {
     guard let thread = Scheduler.current else { throw .ESRCH }
     let guardState = InterruptGuard()
     defer { guardState.restore() }
+    // Something changed since the caller last looked: look again first.
+    if thread.readinessSeen != epoch {
+      thread.readinessSeen = epoch
+      return true
+    }
     waiters.append((thread, epoll))
     let woken = Scheduler.block(until: deadline, interruptible: true)
     waiters.removeAll { $0.thread === thread }
+    thread.readinessSeen = epoch
     if thread.interruptedBySignal { throw restart }
     return woken
   }

@@ -42,6 +42,9 @@ final class Thread {
   var name: [UInt8] = []
   /// When a sleeping thread should wake (monotonic nanoseconds).
   var wakeDeadline: UInt64? = nil
+  /// Readiness.epoch when this thread last looked at files' readiness
+  /// (the start of its system call, or its last wait).
+  var readinessSeen: UInt64 = 0
   /// Set by Scheduler.wake, so a blocked thread knows it was not a timeout.
   var wokenUp = false
   /// The futex word this thread waits on, if any, and its wait bitset.

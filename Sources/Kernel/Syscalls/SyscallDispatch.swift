@@ -76,6 +76,8 @@ enum SyscallDispatcher {
   }
 
   static func dispatch(_ frame: UnsafeMutablePointer<TrapFrame>) {
+    // Whatever the call checks from here on is newer than this.
+    Scheduler.current?.readinessSeen = Readiness.epoch
     let arguments = SyscallArguments(frame: frame)
     let number = arguments.number
     let tracing = SyscallTrace.shouldTrace(number)
