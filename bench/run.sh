@@ -14,6 +14,9 @@
 #              -icount shift=0: one tick per guest instruction, so the
 #              figures do not depend on the host's speed or load, and
 #              repeated runs should agree exactly. TCG only.
+#              The disk program boots with a disk of BENCH_DISK_MIB
+#              (256) MiB: a VillaFS image for Villa, an ext4 one for
+#              Linux, each copied fresh from a template for every boot.
 #   network    TCP throughput both ways and HTTP requests per second,
 #              a server in the guest and a client on the host
 #              (bench/network.sh), BENCH_NET_RUNS (3) boots each.
@@ -27,7 +30,7 @@
 # BENCH_COUNTERS (0 skips bench/counters.sh, the counters' cost, which
 # the report otherwise ends with).
 # Work files, raw results (results.tsv) and every run's output stay in
-# .build/bench/. A full run takes about three minutes on 2 cores.
+# .build/bench/. A full run takes about ten to twelve minutes on 2 cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -54,11 +57,12 @@ icount_qemu=(-icount shift=0,sleep=off
              -cpu max,rdrand=off,rdseed=off)
 
 # The benchmark programs and their arguments (counts per timed round).
-programs=(hello syscalls ipc memory files mapped-files)
+programs=(hello syscalls ipc memory files mapped-files disk)
 declare -A program_args=(
   [hello]="" [syscalls]="20000" [ipc]="2000" [memory]="2000"
-  [files]="200 2" [mapped-files]=""
+  [files]="200 2" [mapped-files]="" [disk]="/data 100 8"
 )
+disk_mib=${BENCH_DISK_MIB:-256}
 
 say() { echo "bench: $*" >&2; }
 started=$(date +%s)
@@ -91,8 +95,27 @@ cflags=(-static -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -pthread
         -Ibench)
 for program in "${programs[@]}"; do
   gcc "${cflags[@]}" -o "$bin/$program" "bench/$program.c"
-  tools/linux-guest.sh initramfs "$bin/$program" "$work/$program.cpio"
+  modules=""
+  [ "$program" != disk ] || modules="virtio_mmio virtio_blk"
+  LINUX_GUEST_MODULES=$modules tools/linux-guest.sh initramfs \
+    "$bin/$program" "$work/$program.cpio"
 done
+# The disks' templates: the disk program in a VillaFS image (the root
+# Villa boots), and an empty ext4 file system for Linux to mount.
+"$villa" image build -o "$work/disk-villa.img" --size "${disk_mib}M" \
+  "$bin/disk" 2>/dev/null
+tools/linux-guest.sh mkfs "$work/disk-linux.img" "${disk_mib}M"
+# Sets disk_args for one boot of PROGRAM under SYSTEM: for the disk
+# program a fresh copy of the system's template, else nothing.
+prepare_disk() {
+  disk_args=()
+  [ "$2" = disk ] || return 0
+  cp --sparse=always "$work/disk-$1.img" "$work/disk-run.img"
+  if [ "$1" = villa ]; then disk_args=(--image "$work/disk-run.img")
+  else
+    disk_args=(--disk "$work/disk-run.img" --tsc-khz $((tsc_hz / 1000)))
+  fi
+}
 gcc -O2 -Wall -Werror -o "$work/host-tsc-rate" bench/host-tsc-rate.c
 tsc_hz=$("$work/host-tsc-rate")
 
@@ -151,6 +174,13 @@ run_villa() {
       extra+=(--qemu-arg "$argument")
     done
   fi
+  prepare_disk villa "$program"
+  if [ ${#disk_args[@]} -gt 0 ]; then
+    # The image holds the program; the words after it are its arguments.
+    "$villa" run --accel "$accel" --kernel "$villa_kernel" --timeout 300 \
+      "${extra[@]}" "${disk_args[@]}" "$@" >"$out" 2>"$out.err"
+    return
+  fi
   "$villa" run --accel "$accel" --kernel "$villa_kernel" --timeout 300 \
     "${extra[@]}" "$bin/$program" "$@" >"$out" 2>"$out.err"
 }
@@ -163,9 +193,10 @@ run_linux() {
       extra+=(--qemu-arg "$argument")
     done
   fi
+  prepare_disk linux "$program"
   tools/linux-guest.sh boot --accel "$accel" --timeout 300 \
-    --console "$out.console" "${extra[@]}" "$work/$program.cpio" "$@" \
-    >"$out" 2>"$out.err"
+    --console "$out.console" "${extra[@]}" "${disk_args[@]}" \
+    "$work/$program.cpio" "$@" >"$out" 2>"$out.err"
 }
 
 # One line of results.tsv: system, mode, figure, run, value, and the
@@ -226,9 +257,12 @@ done
 
 # --- The deterministic runs ----------------------------------------------
 
+# The disk program is left out: its I/O completes in QEMU's host
+# threads, on the host's time, so even -icount runs would not agree.
 if [ "$accel" = tcg ]; then
   for ((run = 1; run <= icount_runs; run++)); do
     for program in "${programs[@]}"; do
+      [ "$program" != disk ] || continue
       say "$program with -icount: run $run of $icount_runs"
       measure villa icount "$run" "$program"
       measure linux icount "$run" "$program"
@@ -326,7 +360,7 @@ awk -F '\t' -f bench/report.awk \
   -v linux_append="$linux_append" \
   -v icount_args="${icount_qemu[*]}" \
   -v runs="$runs" -v boot_runs="$boot_runs" -v icount_runs="$icount_runs" \
-  -v counts="$counts" \
+  -v counts="$counts" -v disk_mib="$disk_mib" \
   -v net_bytes="$net_bytes" -v net_connections="$net_connections" \
   -v net_seconds="$net_seconds" -v net_runs="$net_runs" \
   -v load_before="$load_before" -v load_after="$load_after" \

@@ -22,6 +22,8 @@
 #   tools/linux-guest.sh init                    build init; print its path
 #   tools/linux-guest.sh initramfs PROGRAM OUT   pack /init and PROGRAM
 #                                                as /prog into OUT (newc)
+#   tools/linux-guest.sh mkfs IMAGE SIZE         a sparse ext4 image of
+#                                                SIZE (e.g. 256M)
 #   tools/linux-guest.sh boot [OPTIONS] INITRAMFS [ARGS...]
 #   tools/linux-guest.sh run [OPTIONS] PROGRAM [ARGS...]
 #   tools/linux-guest.sh command [OPTIONS] INITRAMFS [ARGS...]
@@ -36,6 +38,14 @@
 #          module cannot take microvm's device list from the command line
 #          (it is built without that option), so a Linux guest reaches a
 #          virtio card only on q35, through virtio_pci.
+#          --disk IMAGE (a raw image as a virtio-blk disk on microvm,
+#          attached with the options `villa run --image` uses; the
+#          initramfs needs the modules virtio_mmio and virtio_blk, and
+#          init mounts the disk, ext4, on /data). For the disk the guest's
+#          microvm has ACPI on, the one way this kernel finds virtio-mmio
+#          devices. --tsc-khz KHZ gives Linux the TSC rate
+#          (tsc_early_khz): with ACPI on, its TSC calibration against the
+#          PIT fails on a loaded host and the boot then hangs.
 #
 # boot and run behave like `villa run`: the program's stdout and stderr
 # come out separately, and the exit status is the program's, 124 on a
@@ -140,7 +150,7 @@ memory_mib() {
 # place of Villa's kernel and boot bundle.
 parse_and_build() {
   memory=256M timeout_seconds=120 console_file="" extra=() accel=tcg
-  forwards=() machine=microvm
+  forwards=() machine=microvm tsc_khz=""
   while [ $# -gt 0 ]; do
     case $1 in
       --forward) forwards+=("$2"); shift 2 ;;
@@ -150,6 +160,13 @@ parse_and_build() {
       --accel) accel=$2; shift 2 ;;
       --qemu-arg) extra+=("$2"); shift 2 ;;
       --console) console_file=$2; shift 2 ;;
+      --tsc-khz) tsc_khz=$2; shift 2 ;;
+      --disk)
+        # QEMU merges this -M into the first one.
+        extra+=(-M acpi=on
+                -drive "file=$2,if=none,id=villa-disk,format=raw"
+                -device virtio-blk-device,drive=villa-disk)
+        shift 2 ;;
       --) shift; break ;;
       -*) die "unknown option $1" ;;
       *) break ;;
@@ -172,6 +189,7 @@ parse_and_build() {
   workdir=$(mktemp -d)
   # Kernel messages go to the third UART; "--" hands the rest to init.
   local append="console=ttyS2 quiet panic=-1 rdinit=/init"
+  [ -z "$tsc_khz" ] || append+=" tsc_early_khz=$tsc_khz"
   [ ${#program_args[@]} -eq 0 ] || append+=" -- ${program_args[*]}"
   # As Villa's QEMUCommand.swift: microvm without option ROMs or ACPI,
   # or a q35 PC (whose virtio devices are PCI).
@@ -247,6 +265,15 @@ case $command in
   initramfs)
     [ $# -eq 2 ] || die "usage: initramfs PROGRAM OUT"
     initramfs "$1" "$2" ;;
+  mkfs)
+    [ $# -eq 2 ] || die "usage: mkfs IMAGE SIZE"
+    command -v mkfs.ext4 >/dev/null ||
+      die "mkfs.ext4 is missing (apt-get install e2fsprogs)"
+    rm -f "$1"
+    truncate -s "$2" "$1"
+    # Inode tables and the journal initialised now, not by a kernel
+    # thread in the background of the measurements.
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1" ;;
   command)
     parse_and_build "$@"
     rm -rf "$workdir"
@@ -260,7 +287,7 @@ case $command in
     args=("$@") i=0
     while [ $i -lt ${#args[@]} ]; do
       case ${args[$i]} in
-        --memory|--timeout|--accel|--qemu-arg|--console|--forward|--machine)
+        --memory|--timeout|--accel|--qemu-arg|--console|--forward|--machine|--disk|--tsc-khz)
           i=$((i + 2)) ;;
         --) i=$((i + 1)); break ;;
         *) break ;;

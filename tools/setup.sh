@@ -5,10 +5,11 @@
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-# cpio packs the Linux guest's initramfs for the benchmarks; curl is the
-# host's HTTP client in the network tests and benchmarks.
+# cpio packs the Linux guest's initramfs for the benchmarks and
+# e2fsprogs makes its ext4 disk; curl is the host's HTTP client in the
+# network tests and benchmarks.
 packages=(qemu-system-x86 gcc gcc-multilib musl-tools busybox-static
-          golang-go strace cpio curl)
+          golang-go strace cpio e2fsprogs curl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,9 @@
 
 /// Choices made when formatting a device.
 public struct FormatOptions: Sendable {
+  /// The on-disk format version that `format` writes and mount accepts.
+  public static let formatVersion = Superblock.version
+
   /// Identifies this filesystem: records of an earlier filesystem on the
   /// same device carry another ID and are never mistaken for this one's.
   public var volumeID: UInt64
@@ -345,13 +348,25 @@ public final class FileSystem<Device: BlockDevice> {
     file.extents.forEachPiece(in: offset, end) { pieces.append($0) }
     var filled = offset
     for piece in pieces {
-      try verifyRecord(piece.record)
+      let payload = try verifyRecord(piece.record)
       zero(buffer, from: Int(filled - offset), to: Int(piece.offset - offset))
       let start = Int(piece.offset - offset)
-      try writer.read(
-        at: piece.address,
-        into: UnsafeMutableRawBufferPointer(
-          rebasing: buffer[start..<(start + Int(piece.length))]))
+      let target = UnsafeMutableRawBufferPointer(
+        rebasing: buffer[start..<(start + Int(piece.length))])
+      if let payload {
+        // The record was just read whole to check it: take the bytes
+        // from there instead of reading them from the disk again.
+        let from = Int(piece.address - piece.record) - RecordHeader.size
+        guard from >= 0,
+              from + target.count <= payload.count - DataTrailer.size
+        else { throw .corrupted("file data lies outside its record") }
+        payload.withUnsafeBytes { raw in
+          target.copyMemory(from: UnsafeRawBufferPointer(
+            rebasing: raw[from..<(from + target.count)]))
+        }
+      } else {
+        try writer.read(at: piece.address, into: target)
+      }
       filled = piece.end
     }
     zero(buffer, from: Int(filled - offset), to: count)
@@ -360,11 +375,13 @@ public final class FileSystem<Device: BlockDevice> {
 
   /// Checks the checksum of the data record at `address` the first time
   /// its data is read after it reached the disk, so that damaged data is
-  /// reported instead of returned.
-  func verifyRecord(_ address: UInt64) throws(FSError) {
+  /// reported instead of returned. Returns the payload it read (file
+  /// data, then the trailer), or nil when there was nothing to check.
+  @discardableResult
+  func verifyRecord(_ address: UInt64) throws(FSError) -> [UInt8]? {
     guard !verifiedRecords.contains(address),
           !writer.isInMemory(address)
-    else { return }
+    else { return nil }
     var header = [UInt8](repeating: 0, count: RecordHeader.size)
     try writer.read(at: address, into: &header, count: header.count)
     let parsed = header.withUnsafeBytes { RecordHeader($0) }
@@ -387,6 +404,7 @@ public final class FileSystem<Device: BlockDevice> {
       throw .corrupted("file data fails its checksum")
     }
     verifiedRecords.insert(address)
+    return payload
   }
 
   private func zero(_ buffer: UnsafeMutableRawBufferPointer, from: Int,

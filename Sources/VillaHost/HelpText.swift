@@ -78,7 +78,9 @@ public enum VillaHelp {
                            its filesystem is the root and lasts
       --read-only          Mount the image read-only (writes give EROFS)
       --manifest FILE      Take program, args, env, files, memory... from a
-                           JSON manifest (see the README)
+                           JSON manifest (see the README); one that ships
+                           files boots a cached image of them, and each
+                           run starts from it afresh
       --stats              After the program, print the kernel's counters
                            and a table of system calls (like strace -c);
                            SIGUSR1 to villa prints them while it runs

@@ -43,7 +43,17 @@ public enum VillaImage {
   public static func build(_ contents: Contents, at path: String,
                            sizeMiB: Int) throws(VillaError)
   {
-    let now = timestamp()
+    try write(try entries(for: contents, time: timestamp()), at: path,
+              sizeMiB: sizeMiB)
+  }
+
+  /// Everything an image of `contents` holds, host files read, in the
+  /// order they are added: the standard folders, the program, the user's
+  /// files and trees, then the launch record.
+  public static func entries(for contents: Contents,
+                             time now: VillaFS.Timestamp)
+    throws(VillaError) -> [ImageEntry]
+  {
     var entries: [ImageEntry] = []
     for directory in ["/tmp", "/dev", "/proc", "/etc", "/root", "/.villa"] {
       entries.append(ImageEntry(path: directory,
@@ -73,7 +83,13 @@ public enum VillaImage {
     entries.append(ImageEntry(path: launchPath, mode: 0o644,
                               modificationTime: now,
                               content: .file(launch.encoded())))
+    return entries
+  }
 
+  /// Formats a new image of `sizeMiB` at `path` holding `entries`.
+  public static func write(_ entries: [ImageEntry], at path: String,
+                           sizeMiB: Int) throws(VillaError)
+  {
     _ = unlink(path)
     let device: ImageFileDevice
     do {
@@ -87,7 +103,7 @@ public enum VillaImage {
     do throws(ImageError) {
       try VillaFS.FileSystem<ImageFileDevice>.buildImage(
         entries, on: device,
-        options: FormatOptions(volumeID: seed, time: now))
+        options: FormatOptions(volumeID: seed, time: timestamp()))
     } catch {
       throw .hostFailure("cannot build the image: \(describe(error))")
     }

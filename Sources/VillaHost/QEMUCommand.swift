@@ -71,6 +71,9 @@ public struct QEMULaunch: Equatable, Sendable {
   public var portForwards: [PortForward]
   /// A raw disk image attached as the guest's virtio-blk disk.
   public var diskImagePath: String?
+  /// Attach the disk through a copy-on-write overlay that QEMU deletes
+  /// when it exits (`snapshot=on`), leaving the image file unchanged.
+  public var diskSnapshot = false
   /// Appended last, verbatim.
   public var extraArguments: [String]
 
@@ -178,7 +181,7 @@ public struct QEMULaunch: Equatable, Sendable {
     return [
       "-drive",
       "file=\(escaped(diskImagePath)),if=none,id=\(QEMULaunch.diskID)"
-        + ",format=raw",
+        + ",format=raw" + (diskSnapshot ? ",snapshot=on" : ""),
       "-device", device,
     ]
   }

@@ -100,8 +100,15 @@ public struct RunConfiguration: Equatable, Sendable {
   /// Further kernel options, passed as they are (e.g. "list-syscalls").
   public var kernelOptions: [String] = []
   /// A Villa disk image to boot (`villa run --image`): its filesystem is
-  /// the root, and its program runs unless `programPath` names another.
+  /// the root. With an empty `programPath` the image's own program runs
+  /// with its stored arguments (unless others are given); otherwise
+  /// `programPath` is run, sent in the boot bundle, and the image must
+  /// hold the same program at its absolute path (a cached image does).
   public var diskImage: String? = nil
+  /// Boot `diskImage` through a copy-on-write overlay that QEMU throws
+  /// away when the VM stops (its `snapshot=on`): the run sees the image
+  /// and writes to it freely, but the file never changes.
+  public var diskSnapshot = false
   /// The QEMU binary (a path, or a name searched in PATH).
   public var qemuPath: String
   /// Host ports forwarded into the guest (`-p`).

@@ -178,16 +178,25 @@ public func runInVilla(
   // loads from the image; its stored arguments apply unless others are
   // given.
   let program: ProgramImage
+  var programFromImage = false
   if let image = configuration.diskImage {
-    let launch = try VillaImage.readLaunch(image: image)
-    program = ProgramImage(
-      pathAsGiven: launch.arguments.first ?? launch.programPath,
-      absolutePath: launch.programPath, bytes: launch.programBytes)
-    if configuration.arguments.isEmpty {
-      configuration.arguments = Array(launch.arguments.dropFirst())
+    if configuration.programPath.isEmpty {
+      let launch = try VillaImage.readLaunch(image: image)
+      program = ProgramImage(
+        pathAsGiven: launch.arguments.first ?? launch.programPath,
+        absolutePath: launch.programPath, bytes: launch.programBytes)
+      programFromImage = true
+      if configuration.arguments.isEmpty {
+        configuration.arguments = Array(launch.arguments.dropFirst())
+      }
+      configuration.environment = launch.environment
+        + configuration.environment
+    } else {
+      program = try loadProgram(
+        configuration.programPath,
+        searchPath: getenv("PATH").map { String(cString: $0) },
+        currentDirectory: POSIX.currentDirectory() ?? "/")
     }
-    configuration.environment = launch.environment
-      + configuration.environment
   } else {
     let searchPath = getenv("PATH").map { String(cString: $0) }
     program = try loadProgram(
@@ -208,9 +217,13 @@ public func runInVilla(
   // The kernel and the bundle both sit in guest memory; when they cannot
   // fit even before the kernel allocates anything, say so plainly rather
   // than let QEMU or the kernel fail obscurely.
+  // A program the host has is sent in the bundle even when the image
+  // holds it too: QEMU puts the bundle in guest memory at no cost, where
+  // reading the program back through virtio-blk and VillaFS would add
+  // tens of milliseconds to the boot.
   let bundle = makeBootBundle(
     program: program, configuration: configuration,
-    includeProgram: configuration.diskImage == nil)
+    includeProgram: !programFromImage)
   let kernelSize = fileSize(kernelPath) ?? 0
   let memory = configuration.memoryMiB << 20
   guard bundle.count + kernelSize < memory else {
@@ -247,6 +260,7 @@ public func runInVilla(
     diskImagePath: configuration.diskImage,
     extraArguments: configuration.extraQEMUArguments)
   launch.kernelChannelSocket = kernelChannelDescriptor
+  launch.diskSnapshot = configuration.diskSnapshot
 
   // The pump's consumers: the program's streams into the sink, the
   // kernel channel through the splitter into the transcript.

@@ -134,29 +134,25 @@ struct VillaCommandLine {
     if let size = manifest?.tmpSize {
       configuration.kernelOptions.append("tmp-size=\(size)")
     }
-    // A manifest that ships files runs from a fresh image holding them.
-    var temporaryImage: String? = nil
+    // A manifest that ships files runs from a cached image holding the
+    // program and them, through a throwaway overlay (see ImageCache).
     if let manifest, options.image == nil,
       !manifest.files.isEmpty || !manifest.directories.isEmpty
     {
-      let path = NSTemporaryDirectory() + "villa-run-\(getpid()).img"
-      let cwd = currentWorkingDirectory()
       let image = try loadProgram(
         program, searchPath: getenv("PATH").map { String(cString: $0) },
-        currentDirectory: cwd)
+        currentDirectory: currentWorkingDirectory())
       if let reason = programRefusal(image.bytes) {
         throw .programRefused(program: program, reason: reason)
       }
-      try VillaImage.build(
-        VillaImage.Contents(
-          program: image, arguments: arguments, environment: [],
-          hostname: options.hostname, files: manifest.files,
-          directories: manifest.directories),
-        at: path, sizeMiB: VillaImage.defaultSizeMiB)
-      temporaryImage = path
-      configuration.diskImage = path
+      let cached = try ImageCache.image(
+        for: VillaImage.Contents(
+          program: image, arguments: [], environment: [],
+          hostname: RunConfiguration.defaultHostname,
+          files: manifest.files, directories: manifest.directories))
+      configuration.diskImage = cached.path
+      configuration.diskSnapshot = true
     }
-    defer { if let temporaryImage { _ = unlink(temporaryImage) } }
     options.manifest = nil
     if options.stats || options.statsJSON != nil {
       configuration.kernelOptions.append("stats")
