@@ -209,6 +209,18 @@ public enum VillaImage {
       }
   }
 
+  /// `villa image get`: copies a file of the image to a host file, byte
+  /// for byte.
+  public static func get(image path: String, guest: String, host: String)
+    throws(VillaError)
+  {
+    let fs = try mount(path, readOnly: true)
+    let bytes = try read(fs, guest, image: path)
+    guard FileManager.default.createFile(atPath: host,
+                                         contents: Data(bytes))
+    else { throw .hostFailure("cannot write \(host)") }
+  }
+
   /// `villa image put`: copies a host file into the image.
   public static func put(image path: String, host: String, guest: String)
     throws(VillaError)

@@ -312,12 +312,7 @@ struct VillaCommandLine {
       let bytes = try VillaImage.read(fs, guest, image: path)
       writeBytes(1, bytes)
     case .get(let path, let guest, let host):
-      let fs = try VillaImage.mount(path, readOnly: true)
-      let bytes = try VillaImage.read(fs, guest, image: path)
-      guard FileManager.default.createFile(atPath: host,
-                                           contents: Data(bytes)) else {
-        throw .hostFailure("cannot write \(host)")
-      }
+      try VillaImage.get(image: path, guest: guest, host: host)
     case .put(let path, let host, let guest):
       try VillaImage.put(image: path, host: host, guest: guest)
     }

@@ -67,5 +67,11 @@ final class ImageTests: XCTestCase {
     let log = try VillaImage.read(fs, "/log", image: image)
     XCTAssertEqual(log, Array("greeting=hello\nboot\ngreeting=hello\nboot\n"
       .utf8))
+    // What `villa image get` does: the file the program wrote, copied out
+    // byte for byte.
+    let copied = directory + "/log"
+    try VillaImage.get(image: image, guest: "/log", host: copied)
+    XCTAssertEqual(FileManager.default.contents(atPath: copied).map(Array.init),
+                   log)
   }
 }
