@@ -266,8 +266,9 @@ END {
   print ""
   print "The /tmp figures are for tmpfs in both guests: they compare"
   print "in-memory file code, not storage, and fsync has nothing to write"
-  print "back. The data file is 2 MiB because a larger one panicked"
-  print "Villa's kernel when this was written (see Gaps)."
+  print "back. The data file is 2 MiB: it was chosen when a larger one"
+  print "panicked Villa's kernel, which no longer happens (the run checks,"
+  print "and says so under Gaps if it does again)."
   print ""
 
   print "## Disk: file system on a virtio-blk disk (timed)"
