@@ -2,12 +2,46 @@
 // table, straces every conformance program (glibc build) on the host to
 // learn which calls each makes, renders the document and compares it
 // with the checked-in one. VILLA_UPDATE_DOCS=1 rewrites it instead.
+//
+// Which programs make a call is not always the same from run to run:
+// glibc takes a futex only when threads happen to contend. So the
+// comparison is exact for everything but the "exercised by" cells, where
+// it asks only whether some program makes the call or none does.
 
 import Foundation
 import VillaHost
 import XCTest
 
 final class SyscallDocumentTests: XCTestCase {
+  /// The document with each table row's last cell ("exercised by")
+  /// reduced to whether it names any program.
+  static func withoutProgramNames(_ document: String) -> String {
+    document.split(separator: "\n", omittingEmptySubsequences: false)
+      .map { line -> String in
+        guard line.hasPrefix("| "), line.hasSuffix("|") else {
+          return String(line)
+        }
+        var cells = line.split(separator: "|",
+                               omittingEmptySubsequences: false)
+        // "| a | b | c | d |" splits into "", 4 cells, "".
+        guard cells.count == 6 else { return String(line) }
+        let programs = cells[4].trimmingCharacters(in: .whitespaces)
+        cells[4] = programs.isEmpty ? " " : " some "
+        return cells.joined(separator: "|")
+      }
+      .joined(separator: "\n")
+  }
+
+  func testProgramNamesAreLeftOutOfTheComparison() {
+    XCTAssertEqual(
+      SyscallDocumentTests.withoutProgramNames(
+        "x\n| 202 | `futex` | implemented | a, b |\n| 3 | `c` | absent |  |"),
+      "x\n| 202 | `futex` | implemented | some |\n| 3 | `c` | absent | |")
+    XCTAssertNotEqual(
+      SyscallDocumentTests.withoutProgramNames("| 1 | `w` | implemented | a |"),
+      SyscallDocumentTests.withoutProgramNames("| 1 | `w` | partial | a |"))
+  }
+
   func testStatusLinesParse() {
     XCTAssertEqual(SyscallStatus.parse("@syscall 0 read implemented")?.status,
                    .implemented)
@@ -69,7 +103,8 @@ final class SyscallDocumentTests: XCTestCase {
     }
     let checkedIn = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     XCTAssertEqual(
-      checkedIn, document,
+      SyscallDocumentTests.withoutProgramNames(checkedIn),
+      SyscallDocumentTests.withoutProgramNames(document),
       "docs/syscalls.md is out of date: run VILLA_UPDATE_DOCS=1 swift test"
         + " --filter SyscallDocumentTests")
   }
