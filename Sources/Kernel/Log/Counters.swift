@@ -48,12 +48,7 @@ enum Counters {
     }
     let uptime = Clock.monotonicNanoseconds()
     let idle = Scheduler.idleNanosecondsNow
-    // Cycles times 10^9 passes 2^64 after about 18 s of system calls at
-    // 1 GHz: whole seconds and the remainder are converted apart (the
-    // kernel has no 128-bit division).
-    let hz = max(Clock.tscHz, 1)
-    let kernel = syscallCycles / hz * 1_000_000_000
-      + syscallCycles % hz * 1_000_000_000 / hz
+    let kernel = Clock.nanoseconds(ticks: syscallCycles)
     let busy = uptime > idle ? uptime - idle : 0
     send(CounterNames.formatVersion, 1)
     send(CounterNames.tscHz, Clock.tscHz)
