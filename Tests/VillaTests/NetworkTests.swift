@@ -91,10 +91,9 @@ final class NetworkTests: XCTestCase {
     return output
   }
 
-  /// A port on 127.0.0.1 that nothing listened on a moment ago.
-  private func freePort() throws -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
+  /// Binds the TCP socket `fd` to 127.0.0.1 on a port the kernel picks
+  /// and returns that port.
+  private static func bindLoopback(_ fd: Int32) throws -> UInt16 {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -106,6 +105,47 @@ final class NetworkTests: XCTestCase {
     }
     guard bound else { throw HarnessError("no free port on 127.0.0.1") }
     return UInt16(bigEndian: address.sin_port)
+  }
+
+  /// A port on 127.0.0.1 that nothing listened on a moment ago.
+  private func freePort() throws -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    return try NetworkTests.bindLoopback(fd)
+  }
+
+  /// A listening socket on 127.0.0.1 (a server the guest reaches as
+  /// 10.0.2.2) and its port; the caller closes it.
+  private func listenOnLoopback() throws -> (fd: Int32, port: UInt16) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    do {
+      let port = try NetworkTests.bindLoopback(fd)
+      guard listen(fd, 1) == 0 else {
+        throw HarnessError("cannot listen on 127.0.0.1")
+      }
+      return (fd, port)
+    } catch {
+      close(fd)
+      throw error
+    }
+  }
+
+  /// Waits up to a minute for the guest's connection on `listener`;
+  /// nil, with the reason in `seen.error`, when none came.
+  private static func acceptOne(_ listener: Int32, _ seen: ServerBox)
+    -> Int32?
+  {
+    var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+    guard poll(&ready, 1, 60_000) == 1 else {
+      seen.error = "no connection from the guest"
+      return nil
+    }
+    let connection = accept(listener, nil, nil)
+    guard connection >= 0 else {
+      seen.error = "accept failed"
+      return nil
+    }
+    return connection
   }
 
   /// Boots `configuration` on another thread; `wait` gives its outcome.
@@ -453,20 +493,8 @@ final class NetworkTests: XCTestCase {
   /// acknowledged, so the host receives every byte, in order.
   func testHundredMegabytesFromTheGuestArriveIntact() throws {
     let client = try program("tcp-client")
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (listener, port) = try listenOnLoopback()
     defer { close(listener) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let listening = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, length) == 0
-          && getsockname(listener, $0, &length) == 0
-      }
-    } && listen(listener, 1) == 0
-    XCTAssertTrue(listening, "cannot listen on 127.0.0.1")
-    let port = UInt16(bigEndian: address.sin_port)
 
     let size = 100_000_000
     let check = PatternCheck()
@@ -474,14 +502,7 @@ final class NetworkTests: XCTestCase {
     let served = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
       defer { served.signal() }
-      var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-      guard poll(&ready, 1, 60_000) == 1 else {
-        seen.error = "no connection from the guest"
-        return
-      }
-      let connection = accept(listener, nil, nil)
-      guard connection >= 0 else {
-        seen.error = "accept failed"
+      guard let connection = NetworkTests.acceptOne(listener, seen) else {
         return
       }
       defer { close(connection) }
@@ -531,34 +552,15 @@ final class NetworkTests: XCTestCase {
 
   private func guestReachesTheHost(on machine: MachineType) throws {
     let client = try program("tcp-client")
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (listener, port) = try listenOnLoopback()
     defer { close(listener) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let listening = withUnsafeMutablePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        bind(listener, $0, length) == 0
-          && getsockname(listener, $0, &length) == 0
-      }
-    } && listen(listener, 1) == 0
-    XCTAssertTrue(listening, "cannot listen on 127.0.0.1")
-    let port = UInt16(bigEndian: address.sin_port)
 
     // The host's side: accept one connection, read to its end, answer.
     let seen = ServerBox()
     let served = DispatchSemaphore(value: 0)
     Thread.detachNewThread {
       defer { served.signal() }
-      var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-      guard poll(&ready, 1, 60_000) == 1 else {
-        seen.error = "no connection from the guest"
-        return
-      }
-      let connection = accept(listener, nil, nil)
-      guard connection >= 0 else {
-        seen.error = "accept failed"
+      guard let connection = NetworkTests.acceptOne(listener, seen) else {
         return
       }
       defer { close(connection) }
